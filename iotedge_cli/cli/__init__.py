@@ -1,0 +1,1 @@
+"""The command-line layer: thin Typer commands that call the domain and render results."""

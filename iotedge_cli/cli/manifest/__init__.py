@@ -1,0 +1,14 @@
+"""``edgectl manifest``: generate, validate and describe deployment manifests."""
+
+from __future__ import annotations
+
+import typer
+
+from iotedge_cli.cli.manifest.validate import validate
+
+app = typer.Typer(
+    help="Generate deployment manifests from templates and lint them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.command("validate")(validate)

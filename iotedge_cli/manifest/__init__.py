@@ -1,0 +1,1 @@
+"""Deployment manifests: loading with positions, the model, generation and linting."""
