@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from iotedge_cli.cli.manifest.generate import generate
+from iotedge_cli.cli.manifest.schema import schema
 from iotedge_cli.cli.manifest.validate import validate
 
 app = typer.Typer(
@@ -11,4 +13,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+app.command("generate")(generate)
 app.command("validate")(validate)
+app.command("schema")(schema)
