@@ -10,7 +10,6 @@ so rules can walk modules and routes of both forms and still report exact paths.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,6 @@ AGENT = "$edgeAgent"
 HUB = "$edgeHub"
 DESIRED = "properties.desired"
 SYSTEM_MODULE_NAMES = ("edgeAgent", "edgeHub")
-_PLACEHOLDER_IN_TEXT = re.compile(r"\$\{[^}]*\}")
 
 
 @dataclass(frozen=True)
@@ -63,10 +61,7 @@ class Manifest:
             isinstance(twin, dict) and any(k.startswith(DESIRED + ".") for k in twin)
             for twin in content.values()
         )
-        template = bool(doc.placeholders) or (
-            isinstance(data, dict) and "$schema-template" in data
-        ) or _has_text_placeholder(data)
-        return cls(doc, form, base, content, layered, template)
+        return cls(doc, form, base, content, layered, is_template(doc))
 
     # --- sections -----------------------------------------------------------------------
 
@@ -139,11 +134,18 @@ class Manifest:
                 yield name, (*self.base, name), section
 
 
-def _has_text_placeholder(node: Any) -> bool:
-    if isinstance(node, str):
-        return "${" in node and _PLACEHOLDER_IN_TEXT.search(node) is not None
-    if isinstance(node, dict):
-        return any(_has_text_placeholder(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_text_placeholder(v) for v in node)
-    return False
+def is_template(doc: SourceDoc) -> bool:
+    """Is ``doc`` a deployment *template* (placeholders allowed) rather than a manifest?
+
+    By the naming convention of iotedgedev and VS Code (``deployment.template.json``,
+    ``deployment.debug.template.json``), by a ``$schema-template`` key, or because it holds
+    something only a template can (a bare ``${VAR}`` value, comments). Text placeholders such
+    as ``"${MODULES.x}"`` do *not* make a file a template: in a generated manifest they are
+    leftovers the linter must report.
+    """
+    base = doc.name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if "template" in base:
+        return True
+    if isinstance(doc.data, dict) and "$schema-template" in doc.data:
+        return True
+    return bool(doc.placeholders or doc.comments)

@@ -23,6 +23,13 @@ def validate(
     ),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the run too (exit 1)."),
+    template: bool | None = typer.Option(
+        None,
+        "--template/--generated",
+        help="Treat files as templates (placeholders allowed) or as generated manifests. "
+        "Default: by name (*template*), a $schema-template key, or bare ${VAR} values.",
+        show_default=False,
+    ),
     select: list[str] = typer.Option(
         None, "--select", help="Only report these codes or prefixes (E2, W501); repeat or comma-separate."
     ),
@@ -40,7 +47,9 @@ def validate(
         from iotedge_cli.cli.render import emit
         from iotedge_cli.manifest.lint import LintOptions, all_rules, lint_paths
 
-        options = LintOptions(strict=strict, select=_codes(select), ignore=_codes(ignore))
+        options = LintOptions(
+            strict=strict, select=_codes(select), ignore=_codes(ignore), template=template
+        )
         report = lint_paths(paths, options)
         emit(report, fmt, all_rules(), console())
     if report.unreadable:
