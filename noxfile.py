@@ -36,19 +36,21 @@ def types(session: nox.Session) -> None:
 @nox.session
 def build(session: nox.Session) -> None:
     """Build the wheel, install it in a fresh venv, run it, including packaged data."""
-    import glob
     import tempfile
+    from pathlib import Path
 
     session.install("build")
     with tempfile.TemporaryDirectory() as tmp:
         session.run("python", "-m", "build", "--wheel", "--outdir", tmp)
-        wheel = glob.glob(f"{tmp}/*.whl")[0]
+        wheel = str(next(Path(tmp).glob("*.whl")))
         venv = f"{tmp}/venv"
         session.run("python", "-m", "venv", venv)
         session.run(f"{venv}/bin/pip", "install", "-q", wheel, external=True)
         session.run(f"{venv}/bin/edgectl", "--version", external=True)
         # Commands that need data packaged in the wheel: the bundled JSON schemas and templates.
-        session.run(f"{venv}/bin/edgectl", "manifest", "schema", "-o", f"{tmp}/schema.json", external=True)
+        session.run(
+            f"{venv}/bin/edgectl", "manifest", "schema", "-o", f"{tmp}/schema.json", external=True
+        )
         session.run(
             f"{venv}/bin/python",
             "-c",
@@ -57,6 +59,9 @@ def build(session: nox.Session) -> None:
             external=True,
         )
         session.run(
-            f"{venv}/bin/edgectl", "manifest", "validate", "examples/solution/deployment.template.json",
+            f"{venv}/bin/edgectl",
+            "manifest",
+            "validate",
+            "examples/solution/deployment.template.json",
             external=True,
         )

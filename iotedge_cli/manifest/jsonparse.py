@@ -70,6 +70,7 @@ _TOKEN = re.compile(
 )
 _LITERALS = {"true": True, "false": False, "null": None}
 
+
 def _describe(text: str, pos: int) -> str:
     if pos >= len(text):
         return "end of file"
@@ -94,7 +95,7 @@ def _bad_token(text: str, pos: int, template: bool) -> JsonSyntaxError:
             return JsonSyntaxError(f"{what} inside a string (escape it)", bad.start())
         return JsonSyntaxError("unterminated string", pos)
     if ch == "'":
-        return JsonSyntaxError("strings must use double quotes (\") in JSON", pos)
+        return JsonSyntaxError('strings must use double quotes (") in JSON', pos)
     if ch == "$":
         m = _PLACEHOLDER.match(text, pos)
         shown = m.group() if m else "$"
@@ -164,9 +165,14 @@ def _parse(text: str, template: bool) -> ParseResult:
             if ch in "}]":
                 want = "}" if is_obj else "]"
                 if ch != want:
-                    raise JsonSyntaxError(f"expected {'property' if is_obj else 'value'} or {want!r}, found {ch!r}", tpos)
+                    raise JsonSyntaxError(
+                        f"expected {'property' if is_obj else 'value'} or {want!r}, found {ch!r}",
+                        tpos,
+                    )
                 if state == 4 or (state == 2 and not is_obj):
-                    raise JsonSyntaxError(f"trailing comma before {ch!r} is not allowed in JSON", tpos)
+                    raise JsonSyntaxError(
+                        f"trailing comma before {ch!r} is not allowed in JSON", tpos
+                    )
                 if state not in (0, 3):
                     raise JsonSyntaxError(f"unexpected {ch!r}", tpos)
                 stack.pop()
@@ -179,7 +185,8 @@ def _parse(text: str, template: bool) -> ParseResult:
             if is_obj and state in (0, 4):
                 if g != 1:
                     raise JsonSyntaxError(
-                        f"expected a property name in double quotes, found {_describe(text, tpos)}", tpos
+                        f"expected a property name in double quotes, found {_describe(text, tpos)}",
+                        tpos,
                     )
                 raw = m.group(1)
                 key = raw[1:-1] if "\\" not in raw else _decode(raw, tpos)
@@ -194,11 +201,15 @@ def _parse(text: str, template: bool) -> ParseResult:
                 raise JsonSyntaxError(f"expected ':' after property name {top[3]!r}", tpos)
             if state == 3:
                 want = "'}'" if is_obj else "']'"
-                raise JsonSyntaxError(f"expected ',' or {want}, found {_describe(text, tpos)}", tpos)
+                raise JsonSyntaxError(
+                    f"expected ',' or {want}, found {_describe(text, tpos)}", tpos
+                )
             path = (*top[1], top[3]) if is_obj else (*top[1], len(top[0]))
         else:
             if have_root:
-                raise JsonSyntaxError(f"unexpected {_describe(text, tpos)} after the end of the document", tpos)
+                raise JsonSyntaxError(
+                    f"unexpected {_describe(text, tpos)} after the end of the document", tpos
+                )
             path = ()
         offsets[path] = tpos
         if g == 1:
@@ -229,7 +240,10 @@ def _parse(text: str, template: bool) -> ParseResult:
             if len(stack) > 1000:
                 raise JsonSyntaxError("the document is nested too deeply", tpos)
     if stack:
-        raise JsonSyntaxError(f"unexpected end of file: {'object' if type(stack[-1][0]) is dict else 'array'} not closed", n)
+        raise JsonSyntaxError(
+            f"unexpected end of file: {'object' if type(stack[-1][0]) is dict else 'array'} not closed",
+            n,
+        )
     if not have_root:
         raise JsonSyntaxError("the file is empty; expected a JSON object", 0)
     res.value = root
@@ -247,3 +261,64 @@ def _decode(raw: str, pos: int) -> str:
 def parse(text: str, *, template: bool = False) -> ParseResult:
     """Parse ``text``; raise :class:`JsonSyntaxError` with the offset of the first problem."""
     return _parse(text, template)
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def locate(text: str, path: JsonPath) -> tuple[int, int | None, int]:
+    """Find ``path`` in *strict* JSON ``text`` without building an index.
+
+    Returns ``(value_offset, key_offset, depth)``: the offset of the deepest node found along
+    ``path``, the offset of its member key (``None`` for array items and the root) and how many
+    parts of ``path`` were matched. Sibling subtrees are skipped by the C scanner
+    (``raw_decode``), so one lookup costs a fraction of a full positional parse. The text must
+    have unique keys (the loader's fast path guarantees it).
+    """
+    from json.decoder import scanstring
+
+    decode = _DECODER.raw_decode
+    space = _SPACE.match
+    pos = space(text, 0).end()
+    key_pos: int | None = None
+    for depth, part in enumerate(path):
+        ch = text[pos : pos + 1]
+        if ch == "{" and isinstance(part, str):
+            pos = space(text, pos + 1).end()
+            while text.startswith('"', pos):
+                start = pos
+                key, pos = scanstring(text, pos + 1)
+                pos = space(text, pos).end() + 1  # the ':'
+                pos = space(text, pos).end()
+                if key == part:
+                    key_pos = start
+                    break
+                pos = space(text, decode(text, pos)[1]).end()
+                if text.startswith(",", pos):
+                    pos = space(text, pos + 1).end()
+            else:
+                return _back(text, path, depth)
+        elif ch == "[" and isinstance(part, int) and part >= 0:
+            pos = space(text, pos + 1).end()
+            for _ in range(part):
+                if text.startswith("]", pos):
+                    return _back(text, path, depth)
+                pos = space(text, decode(text, pos)[1]).end()
+                if not text.startswith(",", pos):
+                    return _back(text, path, depth)
+                pos = space(text, pos + 1).end()
+            if text.startswith("]", pos):
+                return _back(text, path, depth)
+            key_pos = None
+        else:
+            return _back(text, path, depth)
+    return pos, key_pos, len(path)
+
+
+def _back(text: str, path: JsonPath, depth: int) -> tuple[int, int | None, int]:
+    """The location of the deepest ancestor that exists (``path[:depth]``)."""
+    value, key, _ = locate(text, path[:depth])
+    return value, key, depth
+
+
+_DECODER = json.JSONDecoder()

@@ -25,8 +25,12 @@ YAML_SUFFIXES = (".yaml", ".yml")
 class SourceDoc:
     """A parsed file. ``offsets``/``key_offsets`` map paths to character offsets.
 
-    For JSON parsed on the fast path (C ``json``), the index is built by :mod:`jsonparse` on
-    the first :meth:`location` call: a file with no findings never pays for it.
+    For JSON parsed on the fast path (C ``json``: strict, unique keys) there is no index:
+    :meth:`offset_of` finds each path with :func:`jsonparse.locate`, which skips sibling
+    subtrees in C. A file with no findings pays nothing for positions; one with a few
+    findings pays far less than a full positional parse. ``offsets``/``key_offsets`` are
+    filled only on the slow path (templates with bare placeholders or comments, duplicate
+    keys, syntax errors, YAML).
     """
 
     name: str
@@ -40,12 +44,6 @@ class SourceDoc:
     comments: list[int] = field(default_factory=list)
     _line_starts: list[int] | None = None
     _lazy_index: bool = False
-
-    def _ensure_index(self) -> None:
-        if self._lazy_index:
-            self._lazy_index = False
-            res = jsonparse.parse(self.text, template=True)
-            self.offsets, self.key_offsets = res.offsets, res.key_offsets
 
     def line_col(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
@@ -61,7 +59,9 @@ class SourceDoc:
 
     def offset_of(self, path: JsonPath, *, key: bool = False) -> int:
         """Offset of the node at ``path`` (its key with ``key=True``), else of its nearest ancestor."""
-        self._ensure_index()
+        if self._lazy_index:
+            value, key_offset, depth = jsonparse.locate(self.text, tuple(path))
+            return key_offset if key and key_offset is not None and depth == len(path) else value
         p = tuple(path)
         if key and p in self.key_offsets:
             return self.key_offsets[p]
@@ -138,9 +138,13 @@ def read_text(path: Path, display: str | None = None) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{name}: no such file", hint="check the path and the current directory") from None
+        raise InputError(
+            f"{name}: no such file", hint="check the path and the current directory"
+        ) from None
     except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a file", hint="name a manifest file") from None
+        raise InputError(
+            f"{name}: is a directory, not a file", hint="name a manifest file"
+        ) from None
     except PermissionError:
         raise InputError(f"{name}: permission denied", hint="make the file readable") from None
     except OSError as exc:
@@ -173,7 +177,10 @@ def _load_yaml(text: str, name: str) -> SourceDoc:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise InputError(f"{name}:1:1: the file is empty; expected a mapping", hint="add the manifest content")
+            raise InputError(
+                f"{name}:1:1: the file is empty; expected a mapping",
+                hint="add the manifest content",
+            )
         doc.data = _walk_yaml(loader, node, (), doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -45,7 +45,9 @@ class Manifest:
     @classmethod
     def from_doc(cls, doc: SourceDoc) -> Manifest:
         data = doc.data
-        form, base, content = "unknown", (), {}
+        form: str = "unknown"
+        base: JsonPath = ()
+        content: dict[str, Any] = {}
         if isinstance(data, dict):
             inner = data.get("content")
             if isinstance(data.get("modulesContent"), dict):
@@ -139,7 +141,7 @@ def is_template(doc: SourceDoc) -> bool:
 
     By the naming convention of iotedgedev and VS Code (``deployment.template.json``,
     ``deployment.debug.template.json``), by a ``$schema-template`` key, or because it holds
-    something only a template can (a bare ``${VAR}`` value, comments). Text placeholders such
+    something only a template can (a bare ``${VAR}`` value). Text placeholders such
     as ``"${MODULES.x}"`` do *not* make a file a template: in a generated manifest they are
     leftovers the linter must report.
     """
@@ -148,4 +150,4 @@ def is_template(doc: SourceDoc) -> bool:
         return True
     if isinstance(doc.data, dict) and "$schema-template" in doc.data:
         return True
-    return bool(doc.placeholders or doc.comments)
+    return bool(doc.placeholders)

@@ -13,7 +13,9 @@ from iotedge_cli.manifest.jsonparse import Placeholder
 from iotedge_cli.manifest.loader import load_file, load_text
 
 
-def where(text: str, path: tuple[str | int, ...], *, key: bool = False, name: str = "m.json") -> tuple[int, int]:
+def where(
+    text: str, path: tuple[str | int, ...], *, key: bool = False, name: str = "m.json"
+) -> tuple[int, int]:
     loc = load_text(text, name).location(path, key=key)
     return loc.line, loc.col
 
@@ -80,7 +82,7 @@ def test_template_mode_accepts_bare_placeholders_and_comments() -> None:
         ('{"a": "unterminated\n}', "1:7", "unterminated"),
         ('{"a": [1 2]}', "1:10", "expected ','"),
         ('{"ttl": ${TTL}}', "1:9", "unquoted placeholder"),
-        ('// c\n{}', "1:1", "comments"),
+        ("// c\n{}", "1:1", "comments"),
     ],
 )
 def test_strict_json_errors_name_line_and_column(text: str, where_: str, fragment: str) -> None:
@@ -92,7 +94,12 @@ def test_strict_json_errors_name_line_and_column(text: str, where_: str, fragmen
 
 def test_parser_agrees_with_the_standard_library() -> None:
     text = json.dumps(
-        {"s": "é\\\"\n\u2603", "n": [0, -1, 1.5, 2e10, -0.25e-3], "b": [True, False, None], "o": {"": {}}},
+        {
+            "s": 'é\\"\n\u2603',
+            "n": [0, -1, 1.5, 2e10, -0.25e-3],
+            "b": [True, False, None],
+            "o": {"": {}},
+        },
         ensure_ascii=False,
     )
     assert jsonparse.parse(text).value == json.loads(text)
@@ -132,3 +139,29 @@ def test_every_corpus_file_loads_with_positions(corpus_dir: Path) -> None:
         assert isinstance(doc.data, dict), path.name
         # the lazily built index agrees with the fast path's data
         assert doc.location(()).line == 1 or doc.text.lstrip().startswith(("{", "/"))
+
+
+def test_fast_locate_agrees_with_the_full_index_on_every_corpus_node(corpus_dir: Path) -> None:
+    checked = 0
+    for path in sorted(corpus_dir.glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            json.loads(text)
+        except ValueError:
+            continue  # templates that are not JSON take the slow path, which builds the index
+        full = jsonparse.parse(text)
+        for node, offset in full.offsets.items():
+            value, key, depth = jsonparse.locate(text, node)
+            assert (value, depth) == (offset, len(node)), (path.name, node)
+            if node and isinstance(node[-1], str):
+                assert key == full.key_offsets[node], (path.name, node)
+            checked += 1
+    assert checked > 3000
+
+
+def test_fast_locate_falls_back_to_the_nearest_ancestor() -> None:
+    text = '{"a": {"b": [1, {"c": 2}]}, "z": 0}'
+    assert jsonparse.locate(text, ("a", "b", 1, "c")) == (text.index("2"), text.index('"c"'), 4)
+    assert jsonparse.locate(text, ("a", "b", 5)) == (text.index("[1"), text.index('"b"'), 2)
+    assert jsonparse.locate(text, ("a", "nope", "x")) == (text.index('{"b"'), 1, 1)
+    assert jsonparse.locate(text, ("z", "deeper")) == (text.index("0}"), text.index('"z"'), 1)

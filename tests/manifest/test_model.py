@@ -14,7 +14,12 @@ AGENT = {
         "modules": {"filter": {"type": "docker"}},
     }
 }
-HUB = {"properties.desired": {"schemaVersion": "1.2", "routes": {"r1": "FROM /messages/* INTO $upstream"}}}
+HUB = {
+    "properties.desired": {
+        "schemaVersion": "1.2",
+        "routes": {"r1": "FROM /messages/* INTO $upstream"},
+    }
+}
 
 
 def manifest(data: object, name: str = "m.json") -> Manifest:
@@ -25,7 +30,11 @@ def test_envelopes() -> None:
     content = {"$edgeAgent": AGENT, "$edgeHub": HUB}
     for data, form, base in [
         ({"modulesContent": content}, "modulesContent", ("modulesContent",)),
-        ({"content": {"modulesContent": content}}, "content.modulesContent", ("content", "modulesContent")),
+        (
+            {"content": {"modulesContent": content}},
+            "content.modulesContent",
+            ("content", "modulesContent"),
+        ),
         ({"moduleContent": content}, "moduleContent", ("moduleContent",)),
         (content, "fragment", ()),
         ({"hello": 1}, "unknown", ()),
@@ -39,7 +48,10 @@ def test_envelopes() -> None:
                 ("filter", False),
             ]
             assert [r[0] for r in m.routes()] == ["r1"]
-            assert m.schema_version("$edgeHub") == ((*base, "$edgeHub", "properties.desired", "schemaVersion"), "1.2")
+            assert m.schema_version("$edgeHub") == (
+                (*base, "$edgeHub", "properties.desired", "schemaVersion"),
+                "1.2",
+            )
 
 
 def test_layered_form_yields_flattened_items_with_exact_paths() -> None:

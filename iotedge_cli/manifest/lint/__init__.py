@@ -44,7 +44,7 @@ def all_rules() -> dict[str, Rule]:
             if rule.code in rules:
                 raise RuntimeError(f"duplicate rule code {rule.code} in {mod.__name__}")
             rules[rule.code] = rule
-    return dict(sorted(rules.items()))
+    return dict(sorted(rules.items(), key=lambda item: (int(item[0][1:]), item[0])))
 
 
 def _checks() -> list[Callable[[Context], None]]:

@@ -51,7 +51,10 @@ def check(ctx: Context) -> None:
         )
     elif m.form == "moduleContent":
         ctx.report(
-            "W003", "`moduleContent` is the legacy root name; rename it to `modulesContent`", m.base, key=True
+            "W003",
+            "`moduleContent` is the legacy root name; rename it to `modulesContent`",
+            m.base,
+            key=True,
         )
     for path, offset, first in doc.duplicates:
         ctx.report_at(
