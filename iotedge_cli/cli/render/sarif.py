@@ -60,12 +60,10 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
 
 
 def _result(
-    d: Diagnostic, rule_index: Mapping[str, int], artifact_index: Mapping[str, int]
+    d: Diagnostic, rule_index: Mapping[str, int], artifacts: Mapping[str, dict[str, Any]]
 ) -> dict[str, Any]:
     loc = d.location
-    physical: dict[str, Any] = {
-        "artifactLocation": {**artifact_location(loc.file), "index": artifact_index[loc.file]}
-    }
+    physical: dict[str, Any] = {"artifactLocation": dict(artifacts[loc.file])}
     if loc.line:
         region = {"startLine": loc.line}
         if loc.col:
@@ -89,7 +87,11 @@ def to_document(report: Report, rules: Mapping[str, Rule]) -> dict[str, Any]:
     rule_index = {code: i for i, code in enumerate(rules)}
     diagnostics = report.sorted()
     files = list(dict.fromkeys([*report.files, *(d.location.file for d in diagnostics)]))
-    artifact_index = {file: i for i, file in enumerate(files)}
+    locations = [artifact_location(file) for file in files]
+    artifacts = {
+        file: {**loc, "index": i}
+        for i, (file, loc) in enumerate(zip(files, locations, strict=True))
+    }
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -105,9 +107,9 @@ def to_document(report: Report, rules: Mapping[str, Rule]) -> dict[str, Any]:
                     }
                 },
                 "invocations": [{"executionSuccessful": not report.unreadable}],
-                "artifacts": [{"location": artifact_location(file)} for file in files],
+                "artifacts": [{"location": loc} for loc in locations],
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(d, rule_index, artifact_index) for d in diagnostics],
+                "results": [_result(d, rule_index, artifacts) for d in diagnostics],
             }
         ],
     }
