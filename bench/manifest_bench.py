@@ -78,7 +78,9 @@ def wall(cmd: list[str], runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per throughput measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="time per throughput measurement"
+    )
     parser.add_argument("--runs", type=int, default=10, help="runs per cold-start measurement")
     args = parser.parse_args()
 
@@ -95,7 +97,9 @@ def main() -> None:
     val = wall([edgectl, "manifest", "validate", one], args.runs)
     print(f"cold start (median of {args.runs}):")
     print(f"  python -c pass                      {base:6.3f} s")
-    print(f"  edgectl --help                      {helps:6.3f} s   (+{helps - base:.3f} s; target +0.100)")
+    print(
+        f"  edgectl --help                      {helps:6.3f} s   (+{helps - base:.3f} s; target +0.100)"
+    )
     print(f"  edgectl manifest validate <1 file>  {val:6.3f} s   (+{val - base:.3f} s)")
 
 

@@ -43,7 +43,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if os.environ.get("EDGECTL_REQUIRE_DOCKER") == "1" or _docker_reachable():
         return
-    skip = pytest.mark.skip(reason="no Docker engine reachable (set EDGECTL_REQUIRE_DOCKER=1 to fail instead)")
+    skip = pytest.mark.skip(
+        reason="no Docker engine reachable (set EDGECTL_REQUIRE_DOCKER=1 to fail instead)"
+    )
     for item in items:
         if item.get_closest_marker("docker"):
             item.add_marker(skip)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from iotedge_cli.cli.manifest.generate import generate
+from iotedge_cli.cli.manifest.rules import rules
 from iotedge_cli.cli.manifest.schema import schema
 from iotedge_cli.cli.manifest.validate import validate
 
@@ -16,3 +17,4 @@ app = typer.Typer(
 app.command("generate")(generate)
 app.command("validate")(validate)
 app.command("schema")(schema)
+app.command("rules")(rules)

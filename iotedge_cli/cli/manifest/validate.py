@@ -19,7 +19,10 @@ def validate(
         ..., help="Manifests or templates (JSON or YAML) to check.", show_default=False
     ),
     output_format: OutputFormat = typer.Option(
-        OutputFormat.human, "--format", "-f", help="Output: human, json, github (annotations), sarif."
+        OutputFormat.human,
+        "--format",
+        "-f",
+        help="Output: human, json, github (annotations), sarif.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the run too (exit 1)."),
@@ -31,7 +34,9 @@ def validate(
         show_default=False,
     ),
     select: list[str] = typer.Option(
-        None, "--select", help="Only report these codes or prefixes (E2, W501); repeat or comma-separate."
+        None,
+        "--select",
+        help="Only report these codes or prefixes (E2, W501); repeat or comma-separate.",
     ),
     ignore: list[str] = typer.Option(
         None, "--ignore", help="Drop these codes or prefixes; repeat or comma-separate."
