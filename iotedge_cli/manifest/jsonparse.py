@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,6 +267,12 @@ def parse(text: str, *, template: bool = False) -> ParseResult:
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
+def _ws(text: str, pos: int) -> int:
+    """The offset of the first non-space character at or after ``pos``."""
+    m = _SPACE.match(text, pos)
+    return m.end() if m else pos
+
+
 def locate(text: str, path: JsonPath) -> tuple[int, int | None, int]:
     """Find ``path`` in *strict* JSON ``text`` without building an index.
 
@@ -275,38 +282,34 @@ def locate(text: str, path: JsonPath) -> tuple[int, int | None, int]:
     (``raw_decode``), so one lookup costs a fraction of a full positional parse. The text must
     have unique keys (the loader's fast path guarantees it).
     """
-    from json.decoder import scanstring
-
     decode = _DECODER.raw_decode
-    space = _SPACE.match
-    pos = space(text, 0).end()
+    pos = _ws(text, 0)
     key_pos: int | None = None
     for depth, part in enumerate(path):
         ch = text[pos : pos + 1]
         if ch == "{" and isinstance(part, str):
-            pos = space(text, pos + 1).end()
+            pos = _ws(text, pos + 1)
             while text.startswith('"', pos):
                 start = pos
-                key, pos = scanstring(text, pos + 1)
-                pos = space(text, pos).end() + 1  # the ':'
-                pos = space(text, pos).end()
+                key, pos = _scanstring(text, pos + 1)
+                pos = _ws(text, _ws(text, pos) + 1)  # past the ':'
                 if key == part:
                     key_pos = start
                     break
-                pos = space(text, decode(text, pos)[1]).end()
+                pos = _ws(text, decode(text, pos)[1])
                 if text.startswith(",", pos):
-                    pos = space(text, pos + 1).end()
+                    pos = _ws(text, pos + 1)
             else:
                 return _back(text, path, depth)
         elif ch == "[" and isinstance(part, int) and part >= 0:
-            pos = space(text, pos + 1).end()
+            pos = _ws(text, pos + 1)
             for _ in range(part):
                 if text.startswith("]", pos):
                     return _back(text, path, depth)
-                pos = space(text, decode(text, pos)[1]).end()
+                pos = _ws(text, decode(text, pos)[1])
                 if not text.startswith(",", pos):
                     return _back(text, path, depth)
-                pos = space(text, pos + 1).end()
+                pos = _ws(text, pos + 1)
             if text.startswith("]", pos):
                 return _back(text, path, depth)
             key_pos = None
@@ -322,3 +325,5 @@ def _back(text: str, path: JsonPath, depth: int) -> tuple[int, int | None, int]:
 
 
 _DECODER = json.JSONDecoder()
+# The C string scanner behind json (typeshed does not declare it; same signature as in CPython).
+_scanstring: Callable[[str, int], tuple[str, int]] = getattr(json.decoder, "scanstring")  # noqa: B009
