@@ -53,6 +53,7 @@ def build(session: nox.Session) -> None:
         )
         session.run(
             f"{venv}/bin/python",
+            "-I",  # isolated: import the installed wheel, not ./iotedge_cli
             "-c",
             "import importlib.resources as r; "
             "assert (r.files('iotedge_cli') / '_templates' / 'README.md').is_file(), 'templates missing'",
