@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iotedge_cli.cli.app import app
+from tests.manifest.generate.helpers import agent, filtermodule, routes
 
 PORTS = {"PortBindings": {"5671/tcp": [{"HostPort": "5671"}], "8883/tcp": [{"HostPort": "8883"}]}}
 TEMPLATE: dict[str, Any] = {
@@ -113,21 +114,6 @@ MODULE_JSON = {
 ENV = "CONTAINER_REGISTRY_USERNAME=demo\nCONTAINER_REGISTRY_PASSWORD=demo-password\n"
 
 Mutation = Callable[[dict[str, Any]], None]
-
-
-def agent(t: dict[str, Any]) -> dict[str, Any]:
-    desired: dict[str, Any] = t["modulesContent"]["$edgeAgent"]["properties.desired"]
-    return desired
-
-
-def filtermodule(t: dict[str, Any]) -> dict[str, Any]:
-    module: dict[str, Any] = agent(t)["modules"]["filtermodule"]
-    return module
-
-
-def routes(t: dict[str, Any]) -> dict[str, Any]:
-    r: dict[str, Any] = t["modulesContent"]["$edgeHub"]["properties.desired"]["routes"]
-    return r
 
 
 def solution(tmp_path: Path, mutate: Mutation | None = None, text: str | None = None) -> Path:

@@ -150,7 +150,10 @@ def _longest_number(text: str, pos: int) -> int:
 
 
 def _decode(body: str) -> tuple[str, int]:
-    """Decode escapes (only ``\\" \\' \\\\ \\uXXXX`` exist); ``(text, -1)`` or the bad escape's index."""
+    """Decode escapes (only ``\\"``, ``\\'``, ``\\\\`` and ``\\u`` + 4 hex digits exist).
+
+    Returns ``(text, -1)``, or ``(partial, index)`` of the first bad escape.
+    """
     if "\\" not in body:
         return body, -1
     out: list[str] = []
@@ -210,7 +213,7 @@ def tokenize(text: str, *, template: bool = False) -> list[Token]:
                 if bad >= 0:
                     reason = (
                         f"invalid escape '{raw[1 + bad : 3 + bad]}' in a string; only "
-                        "\\\" \\' \\\\ and \\uXXXX are allowed"
+                        "\\\" \\' \\\\ and \\u followed by 4 hex digits are allowed"
                     )
                     append(Token(TokenType.ERROR, raw, pos + 1 + bad, reason))
                     break
