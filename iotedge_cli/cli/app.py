@@ -8,7 +8,9 @@ from typing import Any
 import typer
 
 from iotedge_cli import __version__
+from iotedge_cli.cli.certs import app as certs_app
 from iotedge_cli.cli.manifest import app as manifest_app
+from iotedge_cli.cli.routes import app as routes_app
 from iotedge_cli.errors import ExitCode
 
 HELP = """\
@@ -27,6 +29,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(manifest_app, name="manifest")
+app.add_typer(routes_app, name="routes")
+app.add_typer(certs_app, name="certs")
 
 
 def _version(value: bool) -> None:
