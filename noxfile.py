@@ -17,6 +17,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(python="3.10")
+def compat(session: nox.Session) -> None:
+    """The test suite on the oldest Python we support (3.10)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (style, bugs, no print in the package) and import-linter (layering contracts)."""
