@@ -9,8 +9,14 @@ ignoring case. So ``/messages/modules/x*`` is the prefix ``/messages/modules/x/`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from iotedge_cli.routes.condition import Condition
+    from iotedge_cli.routes.message import Message
+    from iotedge_cli.routes.values import TriBool
 
 __all__ = [
     "BrokeredEndpointSink",
@@ -109,3 +115,13 @@ class Route:
     condition: str | None  # verbatim text between WHERE and INTO (stripped); None: no WHERE
     condition_offset: int | None  # 0-based offset of ``condition`` in ``text``
     sink: Sink
+    # The compiled WHERE condition (None without WHERE: the route then always fires).
+    condition_expr: Condition | None = field(default=None, compare=False)
+
+    def evaluate(self, message: Message) -> TriBool:
+        """Does the condition hold for ``message``? (TRUE without WHERE; the source is not checked.)"""
+        from iotedge_cli.routes.values import TriBool
+
+        if self.condition_expr is None:
+            return TriBool.TRUE
+        return self.condition_expr.evaluate(message)

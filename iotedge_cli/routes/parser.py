@@ -1,10 +1,9 @@
 """Parse a route: ``[SELECT *] FROM <path> [WHERE <condition>] INTO <sink>`` (``Route.g4``).
 
 The route level is a tiny recursive-descent parser over the shared token stream. The
-condition is cut out verbatim, as edgeHub does (``RouteFactory``), and for now only checked
-for what breaks any parse: emptiness, ``==``, balanced parentheses (strings and characters
-were already checked by the lexer). A Pratt parser for the full condition language will take
-over :func:`_check_condition` without changing the route level.
+condition is cut out verbatim, as edgeHub does (``RouteFactory``), and compiled with
+:func:`iotedge_cli.routes.condition.compile_condition` (parse + type check, with the
+route's source); its errors are re-raised with columns inside the route text.
 
 Whatever edgeHub rejects while it reads the twin raises :class:`RouteSyntaxError`; sinks it
 cannot build an endpoint for raise the subclass :class:`RouteSinkError`. Columns are 1-based.
@@ -23,6 +22,12 @@ from iotedge_cli.routes.ast import (
     SourceKind,
     UpstreamSink,
 )
+from iotedge_cli.routes.condition import (
+    Condition,
+    ConditionError,
+    compile_condition,
+    parse_condition,
+)
 from iotedge_cli.routes.lexer import RouteSinkError, RouteSyntaxError, Token, TokenType, tokenize
 
 __all__ = ["normalise_source", "parse_route"]
@@ -39,9 +44,14 @@ def parse_route(text: str, *, template: bool = False) -> Route:
     result = _parse_cached(text, template)
     if isinstance(result, RouteSyntaxError):
         # A fresh exception each time: raising mutates __traceback__.
-        cls = type(result)
-        raise cls(result.reason, result.column, result.text)
+        raise _fresh(result)
     return result
+
+
+def _fresh(exc: RouteSyntaxError) -> RouteSyntaxError:
+    if isinstance(exc, ConditionError):
+        return ConditionError(exc.reason, exc.start, exc.end, exc.text, exc.hint)
+    return type(exc)(exc.reason, exc.column, exc.text)
 
 
 @lru_cache(maxsize=4096)
@@ -109,6 +119,7 @@ class _Parser:
         source = self.source()
         condition: str | None = None
         condition_offset: int | None = None
+        condition_expr: Condition | None = None
         tok = self.peek()
         if tok.is_keyword("WHERE"):
             self.advance()
@@ -127,7 +138,14 @@ class _Parser:
         end = self.peek()
         if end.type is not TokenType.EOF:
             raise self.error(f"unexpected {end.describe()} after the sink; remove it", end)
-        return Route(self.text, select_star, source, condition, condition_offset, sink)
+        if condition is not None and condition_offset is not None:
+            try:
+                condition_expr = compile_condition(condition, source=source, template=self.template)
+            except ConditionError as exc:
+                raise exc.shifted(condition_offset, self.text) from None
+        return Route(
+            self.text, select_star, source, condition, condition_offset, sink, condition_expr
+        )
 
     def source(self) -> Source:
         slash = self.peek()
@@ -165,9 +183,14 @@ class _Parser:
             raise self.error(
                 f"missing INTO <sink> after the WHERE condition; e.g. INTO {_SINK_EXAMPLE}", stop
             )
-        _check_condition(tokens, self.text)
         begin, end = tokens[0].start, tokens[-1].end
-        return self.text[begin:end], begin
+        condition = self.text[begin:end]
+        if not (self.template and "${" in condition):
+            try:  # syntax errors come before sink errors, as in edgeHub's route grammar
+                parse_condition(condition)
+            except ConditionError as exc:
+                raise exc.shifted(begin, self.text) from None
+        return condition, begin
 
     def sink(self) -> Sink:
         tok = self.peek()
@@ -267,33 +290,6 @@ def _looks_like(tok: Token, keyword: str) -> bool:
     if len(long_) - len(short) != 1:
         return False
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
-
-
-def _check_condition(tokens: list[Token], text: str) -> None:
-    """What the route level can check in a condition until the full parser exists."""
-    depth = 0
-    opens: list[Token] = []
-    prev: Token | None = None
-    for tok in tokens:
-        if tok.is_op("=") and prev is not None and prev.is_op("=") and prev.end == tok.start:
-            raise RouteSyntaxError("'==' is not an operator: use = for equality", prev.column, text)
-        if tok.is_op("("):
-            depth += 1
-            opens.append(tok)
-        elif tok.is_op(")"):
-            if depth == 0:
-                raise RouteSyntaxError(
-                    "unbalanced ')' in the WHERE condition: remove it or add '('",
-                    tok.column,
-                    text,
-                )
-            depth -= 1
-            opens.pop()
-        prev = tok
-    if opens:
-        raise RouteSyntaxError(
-            "unclosed '(' in the WHERE condition: add ')' before INTO", opens[-1].column, text
-        )
 
 
 def normalise_source(
