@@ -1,8 +1,9 @@
 """E2xx route rules on fixture manifests and on the real-world corpus.
 
-Fixtures: ``tests/fixtures/manifest/routes/positive/*.json`` must produce no E2xx/W2xx;
-each ``negative/<name>.json`` has ``<name>.expected`` with lines
-``CODE line:col [severity] | message fragment`` (``#`` starts a comment).
+Fixtures: ``tests/fixtures/manifest/routes/positive/*.json`` must produce no E2xx/W2xx (I2xx
+notes are allowed); each ``negative/<name>.json`` has ``<name>.expected`` listing every
+E2xx/W2xx/I2xx finding, with lines ``CODE line:col [severity] | message fragment`` (``#``
+starts a comment).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from iotedge_cli.manifest.lint import LintOptions, lint_doc
 from iotedge_cli.manifest.loader import load_file, load_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "manifest" / "routes"
-ROUTE_CODES = LintOptions(select=("E2", "W2"))
+ROUTE_CODES = LintOptions(select=("E2", "W2", "I2"))
+ROUTE_PROBLEMS = LintOptions(select=("E2", "W2"))
 
 
-def findings(path: Path) -> list[Diagnostic]:
-    return lint_doc(load_file(path), ROUTE_CODES)
+def findings(path: Path, options: LintOptions = ROUTE_CODES) -> list[Diagnostic]:
+    return lint_doc(load_file(path), options)
 
 
 def read_expected(path: Path) -> list[tuple[str, str, str | None, str]]:
@@ -38,7 +40,8 @@ def read_expected(path: Path) -> list[tuple[str, str, str | None, str]]:
     "path", sorted((FIXTURES / "positive").glob("*.json")), ids=lambda p: p.name
 )
 def test_positive_fixture_has_no_route_findings(path: Path) -> None:
-    assert [f"{d.code} {d.location}: {d.message}" for d in findings(path)] == []
+    found = findings(path, ROUTE_PROBLEMS)
+    assert [f"{d.code} {d.location}: {d.message}" for d in found] == []
 
 
 @pytest.mark.parametrize(
@@ -146,3 +149,22 @@ def test_corpus_lowercase_from_parses(corpus_dir: Path) -> None:
     for _, _, text in routes:
         assert text.startswith("from ")
         assert parse_route(text).source.normalised_prefix == "/messages/"
+
+
+def test_template_conditions_with_placeholders_are_not_type_checked() -> None:
+    routes = '{"r": "FROM /messages/* WHERE ${LEVEL} > 30 INTO $upstream"}'
+    as_template = LintOptions(select=("E2", "W2"), template=True)
+    assert _hub_only(routes, options=as_template) == []
+
+
+def test_condition_errors_in_layered_manifests_point_inside_the_string() -> None:
+    text = (
+        '{"modulesContent": {"$edgeHub": {\n'
+        '  "properties.desired.routes.hot": {"route": '
+        '"FROM /messages/* WHERE \\"\\\\\\"\\" = $x AND level > 3 INTO $upstream"}}}}'
+    )
+    [diag] = lint_doc(load_text(text, "layered.json"), ROUTE_CODES)
+    line = text.split("\n")[1]
+    assert (diag.code, diag.location.line) == ("E208", 2)
+    assert line[diag.location.col - 1 :].startswith("level > 3")
+    assert diag.location.path[-1] == "route"

@@ -3,7 +3,7 @@
 createOptions is JSON inside a JSON string, possibly cut into chunks. Findings about the
 inner JSON point at the exact character in the file: an offset into the joined text is
 mapped to its chunk, then through that chunk's string escapes to a file column
-(:func:`_file_offset`). Template objects are checked as nodes of the file directly.
+(:func:`iotedge_cli.manifest.textpos.file_offset`). Template objects are checked as nodes of the file directly.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from iotedge_cli.diagnostics import Diagnostic, JsonPath, Location, Rule, Severi
 from iotedge_cli.manifest import createoptions as co
 from iotedge_cli.manifest.jsonparse import Placeholder
 from iotedge_cli.manifest.lint.context import Context
+from iotedge_cli.manifest.textpos import file_offset
 
 RULES = [
     Rule(
@@ -307,7 +308,7 @@ class _Where:
         doc = self.ctx.manifest.doc
         start = doc.offset_of(path)
         line, col = doc.line_col(
-            _file_offset(doc.text, start, local) if doc.format == "json" else start
+            file_offset(doc.text, start, local) if doc.format == "json" else start
         )
         rule = self.ctx.rules[code]
         self.ctx.diagnostics.append(
@@ -315,34 +316,3 @@ class _Where:
                 code, severity or rule.severity, message, Location(doc.name, line, col, path)
             )
         )
-
-
-def _file_offset(text: str, start: int, local: int) -> int:
-    """File offset of character ``local`` of the JSON string literal at ``start``.
-
-    Falls back to ``start`` when the node is not a string literal there.
-    """
-    if not text.startswith('"', start):
-        return start
-    pos = start + 1
-    for _ in range(local):
-        if pos >= len(text) or text[pos] == '"':
-            return start
-        if text[pos] != "\\":
-            pos += 1
-        elif text.startswith("\\u", pos):
-            pos += 6
-            if _surrogate(text, pos - 4, "89AB") and _surrogate(text, pos + 2, "CDEF"):
-                pos += 6  # a surrogate pair decodes to one character
-        else:
-            pos += 2
-    return pos
-
-
-def _surrogate(text: str, at: int, second: str) -> bool:
-    """``text[at:at+4]`` is hex D?xx with ? in ``second`` (and preceded by ``\\u``)."""
-    return (
-        text[at - 2 : at] == "\\u"
-        and text[at : at + 1] in ("d", "D")
-        and text[at + 1 : at + 2].upper() in tuple(second)
-    )

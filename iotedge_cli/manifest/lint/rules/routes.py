@@ -1,6 +1,10 @@
-"""E2xx: routes in ``$edgeHub``: syntax, sources, sinks, and routes that shadow each other.
+"""E2xx: routes in ``$edgeHub``: syntax, sources, sinks, conditions, and routes that shadow
+each other.
 
-Every route is parsed with :func:`iotedge_cli.routes.parse_route`. Module-existence checks
+Every route is parsed with :func:`iotedge_cli.routes.parse_route`, which also compiles the
+WHERE condition. Findings inside a condition point at the exact character of the file: the
+offset in the route text is walked through the JSON string's escapes
+(:func:`iotedge_cli.manifest.textpos.file_offset`). Module-existence checks
 (W202, E203) need the complete module list, so they run only when ``$edgeAgent`` is present
 as a whole ``properties.desired`` object and the deployment is not layered: a module may come
 from another layer, and a ``$edgeHub``-only fragment says nothing about modules.
@@ -9,12 +13,14 @@ from another layer, and a ``$edgeHub``-only fragment says nothing about modules.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from iotedge_cli.diagnostics import JsonPath, Rule, Severity
+from iotedge_cli.diagnostics import Diagnostic, JsonPath, Location, Rule, Severity
 from iotedge_cli.manifest.lint.context import Context
 from iotedge_cli.manifest.model import AGENT, HUB
+from iotedge_cli.manifest.textpos import file_offset
 from iotedge_cli.routes import (
     BrokeredEndpointSink,
     Route,
@@ -24,6 +30,9 @@ from iotedge_cli.routes import (
     UpstreamSink,
     parse_route,
 )
+from iotedge_cli.routes.condition import ConditionError, Expr
+from iotedge_cli.routes.condition.ast import AppProp, Call, SysProp, children
+from iotedge_cli.routes.values import TriBool
 
 RULES = [
     Rule(
@@ -83,6 +92,46 @@ RULES = [
         "An empty route: rejected with $edgeHub schemaVersion 1.1+, silently skipped with 1.0.",
         "Write the route or delete the entry.",
     ),
+    Rule(
+        "E208",
+        "route-condition",
+        Severity.ERROR,
+        "A WHERE condition that parses but does not compile: wrong operand types, unknown "
+        "function, wrong number or types of arguments; edgeHub rejects the whole route set.",
+        "Application and system properties are strings: compare them with strings or convert "
+        "with as_number(name) > 30; write NOT (a = b) (NOT binds tighter than =); use the "
+        "24 built-ins (abs, as_number, concat, contains, is_defined, length, lower, substring, "
+        "...) with their argument types; twin_change_includes only FROM /twinChangeNotifications. "
+        "Try a condition with `edgectl routes test`.",
+    ),
+    Rule(
+        "W209",
+        "route-condition-never-true",
+        Severity.WARNING,
+        "A WHERE condition that does not depend on the message and is never true (a bare "
+        "literal, null, false, 1 = 2): the route never delivers.",
+        "A route fires only when its condition is true; write a condition on the message "
+        "(e.g. $connectionModuleId = 'sensor') or remove the route.",
+    ),
+    Rule(
+        "I210",
+        "route-body-query",
+        Severity.INFO,
+        "A condition queries $body: edgeHub reads the body only when the message has "
+        "contentType application/json and contentEncoding utf-8, utf-16 or utf-32.",
+        "Otherwise the query is undefined and the route silently does not fire. Make every "
+        "sender set both (Azure IoT SDKs: message.content_type / content_encoding), then "
+        "ignore I210 for this file.",
+    ),
+    Rule(
+        "W211",
+        "route-condition-suspicious",
+        Severity.WARNING,
+        "A WHERE condition that compiles but almost certainly does not mean what it says "
+        "(e.g. an unspaced operator swallowed into a name: a-b is one property 'a-b').",
+        "Put spaces around binary operators (a - b, x * 3, a != b) and follow the hint in "
+        "the message.",
+    ),
 ]
 
 DEFAULT_PRIORITY = 2_000_000_000  # RouteFactory.DefaultPriority: below every explicit 0-9
@@ -128,10 +177,18 @@ def check(ctx: Context) -> None:
         except RouteSinkError as exc:
             ctx.report("E204", f"route {name!r}: {exc.reason} (column {exc.column})", text_path)
             continue
+        except ConditionError as exc:
+            code = "E201" if _condition_syntax_error(text, template) else "E208"
+            hint = f"; {exc.hint}" if exc.hint and exc.hint not in exc.reason else ""
+            message = f"route {name!r}: {exc.reason} (column {exc.column}){hint}"
+            _report_in_string(ctx, code, message, text_path, exc.start)
+            continue
         except RouteSyntaxError as exc:
             ctx.report("E201", f"route {name!r}: {exc.reason} (column {exc.column})", text_path)
             continue
         parsed.append(_Parsed(name, text_path, route, priority))
+        if route.condition_expr is not None:
+            _check_condition(ctx, parsed[-1], template)
 
     for p in parsed:
         _check_source(ctx, p)
@@ -300,3 +357,89 @@ def _check_shadowing(ctx: Context, parsed: list[_Parsed]) -> None:
                     "the redundant route",
                     later.path,
                 )
+
+
+# --- conditions -------------------------------------------------------------------------------
+
+
+def _report_in_string(ctx: Context, code: str, message: str, path: JsonPath, index: int) -> None:
+    """Report at character ``index`` (0-based) of the route string at ``path``."""
+    doc = ctx.manifest.doc
+    start = doc.offset_of(path)
+    offset = file_offset(doc.text, start, index) if doc.format == "json" else start
+    line, col = doc.line_col(offset)
+    ctx.diagnostics.append(
+        Diagnostic(code, ctx.rules[code].severity, message, Location(doc.name, line, col, path))
+    )
+
+
+def _condition_syntax_error(text: str, template: bool) -> bool:
+    """Does the WHERE condition of ``text`` fail to *parse* (E201), rather than to type-check
+    (E208)? The condition is cut out as the route parser does: from WHERE to the next INTO."""
+    from iotedge_cli.routes.condition.parser import parse_condition
+    from iotedge_cli.routes.lexer import TokenType, tokenize
+
+    tokens = tokenize(text, template=template)
+    where = next((t for t in tokens if t.is_keyword("WHERE")), None)
+    if where is None or tokens[-2].type is TokenType.ERROR:
+        return True
+    into = next((t for t in tokens if t.start > where.start and t.is_keyword("INTO")), None)
+    end = into.start if into is not None else len(text)
+    try:
+        parse_condition(text[where.end : end], template=template)
+    except ConditionError:
+        return True
+    return False
+
+
+def _walk(expr: Expr) -> Iterator[Expr]:
+    yield expr
+    for child in children(expr):
+        yield from _walk(child)
+
+
+def _check_condition(ctx: Context, p: _Parsed, template: bool) -> None:
+    cond = p.route.condition_expr
+    base = p.route.condition_offset
+    if cond is None or base is None:
+        return
+    for w in cond.warnings:
+        hint = f"; {w.hint}" if w.hint and w.hint not in w.reason else ""
+        _report_in_string(
+            ctx, "W211", f"route {p.name!r}: {w.reason}{hint}", p.path, base + w.start
+        )
+    nodes = list(_walk(cond.expr))
+    body = next((n for n in nodes if isinstance(n, SysProp) and n.body_query is not None), None)
+    if body is not None:
+        assert isinstance(body, SysProp)
+        _report_in_string(
+            ctx,
+            "I210",
+            f"route {p.name!r} queries {body.name}: edgeHub reads the body only when the "
+            "message has contentType application/json and contentEncoding utf-8, utf-16 or "
+            "utf-32, else the condition is undefined and the route does not fire; make the "
+            "senders set both",
+            p.path,
+            base + body.start,
+        )
+    if template and "${" in (p.route.condition or ""):
+        return
+    if any(
+        isinstance(n, (AppProp, SysProp))
+        or (isinstance(n, Call) and n.name.lower() == "twin_change_includes")
+        for n in nodes
+    ):
+        return
+    from iotedge_cli.routes.message import Message
+
+    verdict = cond.evaluate(Message())
+    if verdict is not TriBool.TRUE:
+        _report_in_string(
+            ctx,
+            "W209",
+            f"route {p.name!r}: the condition {p.route.condition!r} does not depend on the "
+            f"message and is always {verdict.value}, so the route never delivers; write a "
+            "condition on the message or remove the route",
+            p.path,
+            base,
+        )
