@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import os
 import sys
 from typing import Any
 
 import typer
 
 from iotedge_cli import __version__
-from iotedge_cli.cli.certs import app as certs_app
-from iotedge_cli.cli.manifest import app as manifest_app
-from iotedge_cli.cli.routes import app as routes_app
 from iotedge_cli.errors import ExitCode
 
 HELP = """\
@@ -20,17 +20,42 @@ Exit codes: 0 ok, 1 findings (lint/verify failed), 2 usage error or unreadable i
 3 a service is unavailable (Docker, IoT Hub), 70 internal error, 130 interrupted.
 """
 
-app = typer.Typer(
-    name="edgectl",
-    help=HELP,
-    no_args_is_help=True,
-    rich_markup_mode=None,  # plain help: rich's help renderer costs ~0.12 s of start-up
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(manifest_app, name="manifest")
-app.add_typer(routes_app, name="routes")
-app.add_typer(certs_app, name="certs")
+# Command groups: name -> (module defining ``app``, one-line help). A run imports only the
+# group it invokes; `edgectl --help` imports none (their help line comes from here).
+GROUPS: dict[str, tuple[str, str]] = {
+    "manifest": (
+        "iotedge_cli.cli.manifest",
+        "Generate deployment manifests from templates and lint them.",
+    ),
+    "routes": (
+        "iotedge_cli.cli.routes",
+        "Check edgeHub routes, test a message against them, and draw the message flow.",
+    ),
+    "certs": (
+        "iotedge_cli.cli.certs",
+        "Make TEST-ONLY certificate chains for IoT Edge and inspect or verify certificates.",
+    ),
+}
+
+
+def make_app(only: str | None = None) -> typer.Typer:
+    """The root command. With ``only``, every other group is a help-only stub (not imported)."""
+    root = typer.Typer(
+        name="edgectl",
+        help=HELP,
+        no_args_is_help=True,
+        rich_markup_mode=None,  # plain help: rich's help renderer costs ~0.12 s of start-up
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    root.callback()(_root)
+    for name, (module, help_line) in GROUPS.items():
+        if only is None or name == only:
+            group: typer.Typer = importlib.import_module(module).app
+        else:
+            group = typer.Typer(rich_markup_mode=None)
+        root.add_typer(group, name=name, help=help_line)
+    return root
 
 
 def _version(value: bool) -> None:
@@ -39,8 +64,7 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
-def root(
+def _root(
     version: bool = typer.Option(
         False,
         "--version",
@@ -53,10 +77,33 @@ def root(
     """edgectl: build, lint and run Azure IoT Edge solutions, offline and in CI."""
 
 
+def _invoked_group(args: list[str]) -> str | None:
+    """The group a command line invokes; ``""`` for none (help, version, a typo)."""
+    if "_EDGECTL_COMPLETE" in os.environ:
+        return None  # shell completion walks every command
+    first = next((a for a in args if not a.startswith("-")), "")
+    return first if first in GROUPS else ""
+
+
+@functools.cache
+def full_app() -> typer.Typer:
+    """The complete command tree (every group imported), built once."""
+    return make_app()
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` is :func:`full_app` (for tests and tools), built on first use."""
+    if name == "app":
+        return full_app()
+    raise AttributeError(name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: usage errors as ``error:``/``hint:``, never a traceback."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        result: Any = app(args=argv, prog_name="edgectl", standalone_mode=False)
+        application = make_app(_invoked_group(args))
+        result: Any = application(args=args, prog_name="edgectl", standalone_mode=False)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(ExitCode.INTERRUPTED)
