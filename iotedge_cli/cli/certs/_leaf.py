@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -55,3 +56,45 @@ def issue_and_write(
             cert = result.issued.cert
             typer.echo(f"SHA-1 thumbprint:   {thumbprint(cert, 'sha1')}")
             typer.echo(f"SHA-256 thumbprint: {thumbprint(cert, 'sha256')}")
+
+
+def leaf_command(
+    kind: str, argument_help: str, doc: str, *, thumbprints: bool = False
+) -> Callable[..., None]:
+    """A ``certs <kind> NAME`` command whose options are the common leaf options."""
+    from iotedge_cli.cli.certs._options import (
+        DAYS,
+        FORCE,
+        KEY_PASSWORD,
+        KEY_TYPE,
+        OUT,
+        PFX,
+        PFX_PASSWORD,
+    )
+
+    def command(
+        name: str = typer.Argument(..., help=argument_help),
+        out: Path = OUT,
+        key_type: KeyTypeChoice | None = KEY_TYPE,
+        days: int = DAYS,
+        key_password: str | None = KEY_PASSWORD,
+        pfx: bool = PFX,
+        password: str | None = PFX_PASSWORD,
+        force: bool = FORCE,
+    ) -> None:
+        issue_and_write(
+            kind,
+            name,
+            out=out,
+            days=days,
+            key_type=key_type,
+            key_password=key_password,
+            pfx=pfx,
+            pfx_password=password,
+            force=force,
+            thumbprints=thumbprints,
+        )
+
+    command.__name__ = kind
+    command.__doc__ = doc
+    return command
