@@ -79,10 +79,8 @@ def compile_path(path: str) -> Path | None:
     return tuple(steps)
 
 
-def lookup_path(data: Any, path: Path | None) -> object:
-    """Query a parsed JSON object; returns a QueryValue (see the module docstring)."""
-    if path is None:
-        return UNDEFINED
+def _walk(data: Any, path: Path) -> list[Any]:
+    """Every node ``path`` selects in ``data`` (empty when the path is missing)."""
     nodes: list[Any] = [data]
     for name, indices in path:
         nxt: list[Any] = []
@@ -98,7 +96,17 @@ def lookup_path(data: Any, path: Path | None) -> object:
             nxt = [n[index] for n in nxt if isinstance(n, list) and index < len(n)]
         nodes = nxt
         if not nodes:
-            return MISSING
+            break
+    return nodes
+
+
+def lookup_path(data: Any, path: Path | None) -> object:
+    """Query a parsed JSON object; returns a QueryValue (see the module docstring)."""
+    if path is None:
+        return UNDEFINED
+    nodes = _walk(data, path)
+    if not nodes:
+        return MISSING
     if len(nodes) > 1:
         return UNDEFINED
     return leaf(nodes[0])
@@ -121,20 +129,4 @@ def exists(data: Any, path: Path | None) -> object:
     """twin_change_includes: True if present (any value), False if missing."""
     if path is None:
         return UNDEFINED
-    nodes: list[Any] = [data]
-    for name, indices in path:
-        nxt: list[Any] = []
-        for node in nodes:
-            if name == "*":
-                if isinstance(node, dict):
-                    nxt.extend(node.values())
-                elif isinstance(node, list):
-                    nxt.extend(node)
-            elif isinstance(node, dict) and name in node:
-                nxt.append(node[name])
-        for index in indices:
-            nxt = [n[index] for n in nxt if isinstance(n, list) and index < len(n)]
-        nodes = nxt
-        if not nodes:
-            return False
-    return True
+    return bool(_walk(data, path))
