@@ -73,3 +73,20 @@ def build(session: nox.Session) -> None:
             "examples/solution/deployment.template.json",
             external=True,
         )
+        # The packaged scaffolding templates (dotfiles included) make a solution that validates.
+        solution = f"{tmp}/solution"
+        session.run(
+            f"{venv}/bin/edgectl", "new-solution", solution, "--module", "filter", external=True
+        )
+        for dotfile in (".env", ".gitignore", "modules/filter/.dockerignore"):
+            session.run("test", "-f", f"{solution}/{dotfile}", external=True)
+        session.chdir(solution)
+        session.run(f"{venv}/bin/edgectl", "manifest", "generate", external=True)
+        session.run(
+            f"{venv}/bin/edgectl",
+            "manifest",
+            "validate",
+            "--strict",
+            "config/deployment.amd64.json",
+            external=True,
+        )

@@ -35,6 +35,24 @@ GROUPS: dict[str, tuple[str, str]] = {
         "iotedge_cli.cli.certs",
         "Make TEST-ONLY certificate chains for IoT Edge and inspect or verify certificates.",
     ),
+    "templates": (
+        "iotedge_cli.cli.templates",
+        "List the module templates that 'edgectl new-module --lang' offers.",
+    ),
+}
+
+# Top-level commands, imported lazily like the groups: name -> (module, function, help line).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "new-solution": (
+        "iotedge_cli.cli.scaffold",
+        "new_solution",
+        "Create an IoT Edge solution (templates, .env, modules/), offline.",
+    ),
+    "new-module": (
+        "iotedge_cli.cli.scaffold",
+        "new_module",
+        "Add a module from a template to a solution and its deployment templates.",
+    ),
 }
 
 
@@ -55,7 +73,16 @@ def make_app(only: str | None = None) -> typer.Typer:
         else:
             group = typer.Typer(rich_markup_mode=None)
         root.add_typer(group, name=name, help=help_line)
+    for name, (module, function, help_line) in COMMANDS.items():
+        if only is None or name == only:
+            root.command(name)(getattr(importlib.import_module(module), function))
+        else:
+            root.command(name, help=help_line, add_help_option=False)(_stub)
     return root
+
+
+def _stub() -> None:
+    """A help-only stand-in for a command that this run does not invoke."""
 
 
 def _version(value: bool) -> None:
@@ -82,7 +109,7 @@ def _invoked_group(args: list[str]) -> str | None:
     if "_EDGECTL_COMPLETE" in os.environ:
         return None  # shell completion walks every command
     first = next((a for a in args if not a.startswith("-")), "")
-    return first if first in GROUPS else ""
+    return first if first in GROUPS or first in COMMANDS else ""
 
 
 @functools.cache
