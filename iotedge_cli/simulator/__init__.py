@@ -1,0 +1,1 @@
+"""edgectl simulate: a local, offline IoT Edge runtime."""

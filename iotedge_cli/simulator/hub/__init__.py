@@ -1,0 +1,1 @@
+"""The simulator hub: an IoT Hub-compatible MQTT hub."""
