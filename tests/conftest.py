@@ -31,9 +31,15 @@ def _docker_reachable() -> bool:
     try:
         import docker
 
-        docker.from_env(timeout=5).ping()
+        client = docker.from_env(timeout=5)
     except Exception:
         return False
+    try:
+        client.ping()
+    except Exception:
+        return False
+    finally:
+        client.close()  # an unclosed client's socket surfaces later as a ResourceWarning
     return True
 
 
