@@ -39,6 +39,10 @@ GROUPS: dict[str, tuple[str, str]] = {
         "iotedge_cli.cli.templates",
         "List the module templates that 'edgectl new-module --lang' offers.",
     ),
+    "simulate": (
+        "iotedge_cli.cli.simulate",
+        "Run an offline simulation of an IoT Edge hub that SDK modules use unchanged.",
+    ),
 }
 
 # Top-level commands, imported lazily like the groups: name -> (module, function, help line).
