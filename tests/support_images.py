@@ -7,9 +7,12 @@ kept and reused by later runs. Needs root and debootstrap (`.ci/run` installs it
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 PYTHON_BASE = "edgectl-test/python-base:bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -51,3 +54,64 @@ def ensure_python_base_image(tag: str = PYTHON_BASE) -> str:
         if tar.returncode != 0:
             raise RuntimeError(f"tar of the rootfs failed (exit {tar.returncode})")
     return tag
+
+
+def image_python_version(tag: str) -> str:
+    """``"3.11"``: the python3 inside image ``tag``."""
+    out = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "python3",
+            tag,
+            "-c",
+            "import sys; print('%d.%d' % sys.version_info[:2])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def wheels_for_image(requirements: Path, dest: Path, python_version: str) -> None:
+    """Wheels for ``requirements`` that install on the image's Python, offline.
+
+    ``pip wheel`` builds everything on this machine (paho-mqtt has no wheel on PyPI); wheels
+    that are not pure Python are then replaced by the ones for the image's Python version.
+    """
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "wheel", "-q", "-r", str(requirements), "-w", str(dest)], check=True)
+    arch = platform.machine()
+    for wheel in sorted(dest.glob("*.whl")):
+        name, version, *_, tag = wheel.stem.split("-")
+        if tag == "any":
+            continue
+        wheel.unlink()
+        subprocess.run(
+            [
+                *pip,
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                python_version,
+                "--platform",
+                f"manylinux2014_{arch}",
+                "--platform",
+                f"manylinux_2_17_{arch}",
+                "--platform",
+                f"manylinux_2_28_{arch}",
+                "-d",
+                str(dest),
+                f"{name}=={version}",
+            ],
+            check=True,
+        )
