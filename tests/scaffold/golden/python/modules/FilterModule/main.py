@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -96,7 +97,17 @@ def main() -> None:
     from azure.iot.device import Message, MethodResponse
     from azure.iot.device.aio import IoTHubModuleClient
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # RuntimeLogLevel is set by edgeAgent (debug, info, warning, error); the SDK's own loggers
+    # stay at WARNING unless it is debug.
+    levels = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+              "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+    level = levels.get(os.environ.get("RuntimeLogLevel", "info").upper(), logging.INFO)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    LOG.setLevel(level)
+    if level == logging.DEBUG:
+        logging.getLogger("azure").setLevel(logging.DEBUG)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
