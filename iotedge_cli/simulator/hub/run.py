@@ -62,15 +62,15 @@ def _write_runtime(config: HubConfig, listeners: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def _bound_port(server: asyncio.AbstractServer, default: int) -> int:
-    """The TCP port ``server`` listens on (``default`` for unix sockets or when unknown)."""
+def _bound(server: asyncio.AbstractServer, address: str, port: int) -> tuple[str, int]:
+    """The TCP address and port ``server`` listens on (the defaults for unix sockets)."""
     sockets = getattr(server, "sockets", None) or ()
     for sock in sockets:
         with contextlib.suppress(OSError):
             name = sock.getsockname()
             if isinstance(name, tuple) and len(name) >= 2 and isinstance(name[1], int):
-                return name[1]
-    return default
+                return str(name[0]), name[1]
+    return address, port
 
 
 async def serve(config: HubConfig, *, ready: Callable[[], None] | None = None) -> None:
@@ -95,7 +95,7 @@ async def serve(config: HubConfig, *, ready: Callable[[], None] | None = None) -
                 f"cannot listen for MQTT on {config.bind}:{config.mqtt_port}: {exc.strerror or exc}"
             ) from exc
         servers.append(mqtt)
-        hub.listeners.append(_entry("mqtt", config.bind, _bound_port(mqtt, config.mqtt_port)))
+        hub.listeners.append(_entry("mqtt", *_bound(mqtt, config.bind, config.mqtt_port)))
         for name, module_name, function in _OPTIONAL:
             try:
                 start = getattr(importlib.import_module(module_name), function)
@@ -112,9 +112,10 @@ async def serve(config: HubConfig, *, ready: Callable[[], None] | None = None) -
             if server is not None:
                 servers.append(server)
             if len(hub.listeners) == before:  # the starter did not record itself
-                port = 0 if server is None else _bound_port(server, 0)
-                error = None if server is not None else "not started"
-                hub.listeners.append(_entry(name, config.bind, port, error))
+                if server is None:
+                    hub.listeners.append(_entry(name, config.bind, 0, "not started"))
+                else:  # e.g. the admin API, which is always on 127.0.0.1
+                    hub.listeners.append(_entry(name, *_bound(server, config.bind, 0)))
         for entry in hub.listeners:
             if not entry.get("available", False):
                 log.warning("listener %s is unavailable: %s", entry.get("name"), entry.get("error"))
