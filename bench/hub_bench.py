@@ -232,7 +232,8 @@ def start_hub(procs: Processes, bind: str, modules: int, profile: Path | None) -
     argv += ["--config", str(config_file), "--log-level", "WARNING"]
     log = state / "hub.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = procs.spawn("hub", argv, log, env=env)
+    # cwd=REPO: "python -m" puts the cwd first on sys.path; run this tree's hub.
+    proc = procs.spawn("hub", argv, log, env=env, cwd=REPO)
     deadline = time.monotonic() + 30
     while (running := read_running(state)) is None:
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -6,7 +6,15 @@ Everything runs on one asyncio event loop. :meth:`Hub.handle_stream` owns one co
 feeds received bytes to a sans-io :class:`ServerConnection` and handles its events
 synchronously (no ``await`` between reading and writing, so no other task can interleave
 bytes on that connection), then commits the store and only then sends the PUBACKs of the
-batch: an acknowledged message and its routed copies are on disk (hub-protocol §10).
+batch: an acknowledged message and its routed copies are on disk (hub-protocol §10). The
+routed copies are handed to their receivers after that commit too, once per receiver.
+
+Output is coalesced: every write goes through :meth:`Hub._write`, which gathers the bytes per
+connection. A connection's own replies (PUBACKs, SUBACK, ...) leave in one write when its chunk
+has been handled; bytes for other connections (routed deliveries) leave in one write per
+connection per event-loop iteration (a ``call_soon`` flush). So a batch costs one TLS record
+and one ``send`` per connection instead of one per packet; order per connection is kept, and
+a writer is always flushed before it is closed.
 
 Sessions (``clean_session=0``) live in ``_sessions`` by client id and their subscriptions in
 the store; the SDK never re-subscribes. Routed messages for a module input are rows of the
@@ -25,6 +33,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -104,6 +113,15 @@ def _certificate_cn(der: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@functools.lru_cache(maxsize=256)
+def _module_input(sink: str) -> tuple[str, str] | None:
+    """``/modules/<m>/inputs/<i>`` -> ``(m, i)``; None for any other sink."""
+    parts = sink.split("/")
+    if len(parts) != 5 or parts[1] != "modules" or parts[3] != "inputs":
+        return None
+    return parts[2], parts[4]
+
+
 class Hub:
     """One simulated edgeHub (see the module docstring)."""
 
@@ -120,12 +138,15 @@ class Hub:
         self._conns: dict[ServerConnection, asyncio.StreamWriter] = {}
         self._sessions: dict[str, SessionState] = {}
         self._pending: dict[str, deque[Message]] = {}
+        self._undelivered: dict[str, None] = {}  # client ids with newly routed messages
         self._rowids: dict[int, tuple[int, Message]] = {}
         self._twins: dict[str, Twin] = {}
         self._methods: dict[str, tuple[str, asyncio.Future[tuple[int, Any]]]] = {}
         self._next_rid = 1
         self._upstream_event = asyncio.Event()
         self._last_upstream = 0
+        self._unsent: dict[asyncio.StreamWriter, list[bytes]] = {}
+        self._flush_handle: asyncio.Handle | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._started = False
 
@@ -228,7 +249,8 @@ class Hub:
             self._ticker = None
         for conn, writer in list(self._conns.items()):
             conn.close("the hub is shutting down")
-            writer.close()
+            self._close_writer(writer)
+        self._flush_all()
         for _cid, future in self._methods.values():
             if not future.done():
                 future.set_result((503, {"message": "the hub stopped before the module answered"}))
@@ -247,8 +269,8 @@ class Hub:
             for conn, writer in list(self._conns.items()):
                 if conn.tick(now):
                     log.info("closing %s: %s", conn.client_id or "a client", conn.close_reason)
-                    writer.write(conn.data_to_send())
-                    writer.close()
+                    self._write(writer, conn.data_to_send())
+                    self._close_writer(writer)
             ticks += 1
             if ticks % 30 == 0:
                 self.store.expire(now)
@@ -278,8 +300,10 @@ class Hub:
                     break
                 now = time.time()
                 events = conn.receive_data(data, now)
-                writer.write(conn.data_to_send())
-                if self._handle_events(conn, writer, state, events, transport, peer_cert):
+                self._write(writer, conn.data_to_send())
+                closed = self._handle_events(conn, writer, state, events, transport, peer_cert)
+                self._flush_writer(writer)  # this chunk's replies: one write
+                if closed:
                     break
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -295,7 +319,7 @@ class Hub:
                     self._sessions.pop(cid, None)
                 log.info("%s disconnected: %s", cid, conn.close_reason or "connection lost")
             conn.close("connection lost")
-            writer.close()
+            self._close_writer(writer)
             with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
                 await writer.wait_closed()
 
@@ -336,7 +360,7 @@ class Hub:
                 else:
                     state[0] = client
                     queue.extend(conn.receive_data(b"", now))
-                    writer.write(conn.data_to_send())
+                    self._write(writer, conn.data_to_send())
             elif isinstance(event, SubscribeRequested):
                 client = state[0]
                 assert client is not None
@@ -356,7 +380,7 @@ class Hub:
                                 ident.device_id, ident.module_id, sub.topic_filter
                             ).reason,
                         )
-                writer.write(conn.suback(event.packet_id, granted))
+                self._write(writer, conn.suback(event.packet_id, granted))
                 self._save_session(conn)
                 self._flush_pending(client, now)
             elif isinstance(event, Unsubscribed):
@@ -364,11 +388,46 @@ class Hub:
             elif isinstance(event, ConnectionClosed):
                 closed = True
         self.store.commit()
-        for packet_id in acks:
-            writer.write(conn.ack(packet_id))
+        self._deliver_routed(time.time())
+        for packet_id in acks:  # only now: the messages are on disk
+            self._write(writer, conn.ack(packet_id))
         if closed:
-            writer.write(conn.data_to_send())
+            self._write(writer, conn.data_to_send())
         return closed
+
+    # ================================================================== output
+
+    def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Queue ``data`` for ``writer``; it leaves with the writer's next flush (the end of
+        its connection's chunk, or the ``call_soon`` flush of this loop iteration)."""
+        if not data:
+            return
+        chunks = self._unsent.get(writer)
+        if chunks is None:
+            self._unsent[writer] = [data]
+        else:
+            chunks.append(data)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_soon)
+
+    def _flush_writer(self, writer: asyncio.StreamWriter) -> None:
+        """Write what is queued for ``writer`` now, in one write."""
+        chunks = self._unsent.pop(writer, None)
+        if chunks:
+            writer.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
+    def _flush_soon(self) -> None:
+        self._flush_handle = None
+        self._flush_all()
+
+    def _flush_all(self) -> None:
+        """Write what is queued for every writer (one write each)."""
+        while self._unsent:
+            self._flush_writer(next(iter(self._unsent)))
+
+    def _close_writer(self, writer: asyncio.StreamWriter) -> None:
+        self._flush_writer(writer)
+        writer.close()
 
     def _save_session(self, conn: ServerConnection) -> None:
         session = conn.session
@@ -402,7 +461,7 @@ class Hub:
                 int(result.code),
                 result.reason,
             )
-            writer.write(conn.refuse(ConnackCode(int(result.code))))
+            self._write(writer, conn.refuse(ConnackCode(int(result.code))))
             return None
         identity = result.identity
         cid = identity.id
@@ -410,11 +469,11 @@ class Hub:
         if old is not None:
             log.info("%s: a new connection takes over the session", cid)
             old.conn.close("another connection with the same client id took over")
-            old.writer.close()
+            self._close_writer(old.writer)
         if connect.clean_session:
             self._sessions.pop(cid, None)
             self.store.delete_session(cid)
-        writer.write(conn.accept(self._sessions.get(cid), now))
+        self._write(writer, conn.accept(self._sessions.get(cid), now))
         session = conn.session
         assert session is not None
         if not connect.clean_session:
@@ -483,7 +542,7 @@ class Hub:
         if qos is None:
             log.warning("%s has no subscription for %r; not sent", client.identity.id, topic)
             return
-        client.writer.write(conn.publish(Message(topic, payload, min(qos, 1)), time.time()))
+        self._write(client.writer, conn.publish(Message(topic, payload, min(qos, 1)), time.time()))
 
     # ================================================================== routing
 
@@ -507,11 +566,11 @@ class Hub:
             if delivery.sink == "$upstream":
                 self._add_upstream(message, decision.source)
             else:
-                parts = delivery.sink.split("/")  # /modules/<m>/inputs/<i>
-                if len(parts) != 5 or parts[1] != "modules" or parts[3] != "inputs":
+                target = _module_input(delivery.sink)
+                if target is None:
                     log.warning("route %s: cannot deliver to %s", delivery.route, delivery.sink)
                     continue
-                self._enqueue(parts[2], parts[4], system, application, body, expiry, now)
+                self._enqueue(target[0], target[1], system, application, body, expiry)
 
     def _twin_change(self, ident: Identity, patch: bytes, version: int, now: float) -> None:
         if not self.routes:
@@ -532,7 +591,6 @@ class Hub:
         application: dict[str, str],
         body: bytes,
         expiry: float | None,
-        now: float,
     ) -> None:
         device_id = self.config.device_id
         cid = f"{device_id}/{module_id}"
@@ -541,9 +599,17 @@ class Hub:
         message = Message(topic, body, 1, False, expiry)
         self._rowids[id(message)] = (row_id, message)
         self._pending.setdefault(cid, deque()).append(message)
-        client = self._clients.get(cid)
-        if client is not None:
-            self._flush_pending(client, now)
+        self._undelivered[cid] = None
+
+    def _deliver_routed(self, now: float) -> None:
+        """Hand what :meth:`_enqueue` queued to the connected clients, once per client (after
+        the batch's commit: a module never sees a message the hub could still lose)."""
+        while self._undelivered:
+            cid = next(iter(self._undelivered))
+            del self._undelivered[cid]
+            client = self._clients.get(cid)
+            if client is not None:
+                self._flush_pending(client, now)
 
     def _flush_pending(self, client: _Client, now: float) -> None:
         pending = self._pending.get(client.identity.id)
@@ -566,7 +632,7 @@ class Hub:
                 out.append(conn.publish(message, now))
         pending.extend(keep)
         if out:
-            client.writer.write(b"".join(out))
+            self._write(client.writer, b"".join(out))
 
     def _add_upstream(self, message: RouteMessage, source: str) -> None:
         system = message.system_properties
@@ -637,7 +703,7 @@ class Hub:
         log.info("method %s on %s (rid %s) from %s", method, cid, rid, caller or "the hub API")
         try:
             message = Message(topic, methods.encode_request_payload(payload), min(qos, 1))
-            client.writer.write(client.conn.publish(message, time.time()))
+            self._write(client.writer, client.conn.publish(message, time.time()))
             try:
                 return await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError:
@@ -672,9 +738,9 @@ class Hub:
             dict(properties or {}),
             body,
             now + self.default_ttl if self.default_ttl >= 0 else None,
-            now,
         )
         self.store.commit()
+        self._deliver_routed(now)
 
     def twin(self, identity: str) -> dict[str, Any]:
         cid = self._client_id(identity)

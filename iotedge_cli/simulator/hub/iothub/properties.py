@@ -114,9 +114,15 @@ def _q(text: str) -> str:
     return text if _UNRESERVED(text) else _quote(text)
 
 
+@lru_cache(maxsize=4096)
+def _unquote(text: str) -> str:
+    return unquote(text)
+
+
 def _u(text: str) -> str:
-    """``unquote`` (never ``unquote_plus``), skipping text without escapes."""
-    return unquote(text) if "%" in text else text
+    """``unquote`` (never ``unquote_plus``), skipping text without escapes; escaped text
+    (mostly the SDK's ``%24.on``-style keys) is cached."""
+    return _unquote(text) if "%" in text else text
 
 
 def encode_pairs(pairs: Iterable[tuple[str, str]]) -> str:
@@ -167,17 +173,27 @@ def encode_client_bag(
     return encode_pairs(pairs)
 
 
-def _system_pairs(system: Mapping[str, str]) -> list[tuple[str, str]]:
-    return [(OUTGOING[name], value) for name, value in system.items() if name in OUTGOING]
+# OUTGOING with the wire names already quoted (``$.mid`` -> ``%24.mid``).
+_OUTGOING_QUOTED: dict[str, str] = {name: quote(wire, safe="") for name, wire in OUTGOING.items()}
+
+
+def _system_fields(system: Mapping[str, str]) -> list[str]:
+    """``quote(wire)=quote(value)`` for the system properties with an outgoing wire name."""
+    wire = _OUTGOING_QUOTED
+    return [f"{wire[name]}={_q(value)}" for name, value in system.items() if name in wire]
+
+
+def _application_fields(application: Mapping[str, str]) -> list[str]:
+    return [f"{_q(k)}={_q(v)}" for k, v in application.items()]
 
 
 def encode_input_bag(system: Mapping[str, str], application: Mapping[str, str]) -> str:
     """The bag edgeHub puts on a module-input topic: application properties first, then the
     system properties in the message's own order, only those with an outgoing wire name
     (so ``outputName`` is not forwarded)."""
-    return encode_pairs([*application.items(), *_system_pairs(system)])
+    return "&".join(_application_fields(application) + _system_fields(system))
 
 
 def encode_c2d_bag(system: Mapping[str, str], application: Mapping[str, str]) -> str:
     """The bag of a cloud-to-device message: system properties first, then application ones."""
-    return encode_pairs([*_system_pairs(system), *application.items()])
+    return "&".join(_system_fields(system) + _application_fields(application))

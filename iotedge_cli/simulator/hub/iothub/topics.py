@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import TypeAlias
 from urllib.parse import quote, unquote
 
@@ -202,9 +203,14 @@ def input_topic(
 ) -> str:
     """``devices/{d}/modules/{m}/inputs/{input}/{props}`` as edgeHub formats it (application
     properties, then system properties; no trailing ``/`` when there are none)."""
-    topic = f"devices/{device_id}/modules/{module_id}/inputs/{_q(input_name)}"
+    topic = _input_prefix(device_id, module_id, input_name)
     bag = encode_input_bag(system or {}, application or {})
     return f"{topic}/{bag}" if bag else topic
+
+
+@lru_cache(maxsize=1024)
+def _input_prefix(device_id: str, module_id: str, input_name: str) -> str:
+    return f"devices/{device_id}/modules/{module_id}/inputs/{_q(input_name)}"
 
 
 def c2d_topic(
