@@ -1,8 +1,8 @@
-"""A leaf device authenticating with an X.509 certificate made by `edgectl certs device`.
+"""Leaf devices on 127.0.0.31: X.509 (a certificate made by `edgectl certs device`) and asyncio.
 
-The real SDK (IoTHubDeviceClient.create_from_x509_certificate through the gateway) connects to
-the hub on 127.0.0.31 with a client certificate chained to the simulation's root CA; its
-telemetry is routed to a module. A certificate whose CN is another device is refused.
+The real SDK (IoTHubDeviceClient.create_from_x509_certificate through the gateway) connects with
+a client certificate chained to the simulation's root CA; its telemetry is routed to a module.
+A certificate whose CN is another device is refused. The asyncio device client (SAS) too.
 """
 
 from __future__ import annotations
@@ -93,3 +93,38 @@ def test_certificate_of_another_device_is_refused(hub: HubThread) -> None:
             impostor.connect()
     finally:
         impostor.shutdown()
+
+
+def test_asyncio_device_client_with_sas(hub: HubThread) -> None:
+    """The asyncio IoTHubDeviceClient (leaf, SAS) sends telemetry routed to a module."""
+    import asyncio
+
+    from azure.iot.device.aio import IoTHubDeviceClient as AioDeviceClient
+
+    info = hub.run(hub.hub.add_device, "leafaio")
+    received: queue.Queue[Any] = queue.Queue()
+    filt = IoTHubModuleClient.create_from_connection_string(
+        hub.connection_string("filter"), server_verification_cert=hub.config.ca_cert.read_text()
+    )
+
+    async def leaf_sends() -> Any:
+        leaf = AioDeviceClient.create_from_connection_string(
+            info["connectionString"], server_verification_cert=hub.config.ca_cert.read_text()
+        )
+        try:
+            await leaf.connect()
+            await leaf.send_message(sdk.Message("from asyncio", message_id="aio-1"))
+            return await leaf.get_twin()
+        finally:
+            await leaf.shutdown()
+
+    try:
+        filt.on_message_received = received.put
+        filt.connect()
+        twin = asyncio.run(leaf_sends())
+        got = received.get(timeout=10)
+        assert (got.input_name, got.data, got.message_id) == ("leafInput", b"from asyncio", "aio-1")
+        assert got.custom_properties["$.cdid"] == "leafaio"
+        assert twin["desired"]["$version"] >= 1
+    finally:
+        filt.shutdown()
