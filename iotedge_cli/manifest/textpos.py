@@ -2,7 +2,7 @@
 
 Linters that analyse text stored in a JSON string (createOptions, routes) report findings at
 the exact character of the file, so an offset into the decoded string is walked through the
-literal's escapes (``\\"``, ``\\n``, ``\\uXXXX``, surrogate pairs).
+literal's escapes (``\\"``, ``\\n``, ``\\u`` escapes, surrogate pairs).
 """
 
 from __future__ import annotations

@@ -120,8 +120,11 @@ async def serve(config: HubConfig, *, ready: Callable[[], None] | None = None) -
             if not entry.get("available", False):
                 log.warning("listener %s is unavailable: %s", entry.get("name"), entry.get("error"))
         _write_runtime(config, hub.listeners)
+        # Signal handlers only in the main thread of a loop that supports them (tests run the
+        # hub in a thread; Windows loops have none): then request_shutdown is the way to stop.
+        unsupported = (NotImplementedError, RuntimeError, ValueError)
         for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            with contextlib.suppress(*unsupported):
                 loop.add_signal_handler(signum, hub.request_shutdown)
                 handled.append(signum)
         log.info("hub ready: %s", ", ".join(f"{e['name']}:{e['port']}" for e in hub.listeners))
