@@ -19,27 +19,12 @@ from iotedge_cli.routes.condition.ast import (
     SysProp,
     Unary,
 )
+from iotedge_cli.routes.condition.parser import BINARY_PRECEDENCE
 
 __all__ = ["format_expr", "format_number", "render_value"]
 
-_PRECEDENCE = {
-    "??": 10,
-    "OR": 20,
-    "AND": 30,
-    "=": 40,
-    "!=": 40,
-    "<>": 40,
-    "<": 50,
-    "<=": 50,
-    ">": 50,
-    ">=": 50,
-    "+": 60,
-    "-": 60,
-    "||": 60,
-    "*": 70,
-    "/": 70,
-    "%": 70,
-}
+# The parser's binding powers: printing must parenthesise exactly where parsing would differ.
+_PRECEDENCE = BINARY_PRECEDENCE
 
 
 def format_expr(expr: Expr) -> str:
