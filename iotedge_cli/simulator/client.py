@@ -1,14 +1,17 @@
 """The admin API client: what every ``edgectl simulate`` command uses to talk to a running hub.
 
 Standard library only (``http.client``), one request per connection, a timeout on every call.
-Failures become one-line :class:`EdgectlError` s: no hub answering -> exit 3 with the hint to
-start one; the hub's ``{"error": msg}`` on 4xx -> exit 2 (bad input); 5xx -> exit 3.
+The hub is at ``http://127.0.0.1:PORT`` (a hub on the host) or ``unix:///abs/admin.sock`` (the
+hub in a container, its socket in the bind-mounted state dir). Failures become one-line
+:class:`EdgectlError` s: no hub answering -> exit 3 with the hint to start one; the hub's
+``{"error": msg}`` on 4xx -> exit 2 (bad input); 5xx -> exit 3.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -38,18 +41,49 @@ def not_running(state_dir: Path, detail: str | None = None) -> HubNotRunning:
     )
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP/1.1 over the unix socket ``path``; the ``Host`` header says ``localhost`` (a
+    loopback name: the admin API's guard accepts it)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
 class AdminClient:
-    """Calls on the admin API at ``base`` (``http://127.0.0.1:PORT``)."""
+    """Calls on the admin API at ``base`` (``http://127.0.0.1:PORT`` or
+    ``unix:///abs/admin.sock``)."""
 
     def __init__(self, base: str, *, state_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
         parts = urlsplit(base)
-        if parts.scheme != "http" or not parts.hostname:
+        self.socket_path: str | None = None
+        if parts.scheme == "unix" and not parts.netloc and Path(parts.path).is_absolute():
+            self.socket_path = parts.path
+            self.host, self.port = "localhost", 0
+        elif parts.scheme == "http" and parts.hostname:
+            self.host = parts.hostname
+            try:
+                self.port = parts.port or 80
+            except ValueError:  # a port out of range or not a number
+                self.port = -1
+        else:
+            self.port = -1
+        if self.port < 0:
             raise EdgectlError(
-                f"hub.json in {state_dir}: admin URL {base!r} is not http://HOST:PORT",
+                f"hub.json in {state_dir}: admin URL {base!r} is not http://HOST:PORT or "
+                "unix:///ABSOLUTE/PATH",
                 hint="stop the hub and start it again",
             )
-        self.host = parts.hostname
-        self.port = parts.port or 80
         self.state_dir = state_dir
         self.timeout = timeout
 
@@ -88,6 +122,16 @@ class AdminClient:
     def patch_twin(self, identity: str, patch: dict[str, Any]) -> dict[str, Any]:
         return self._object("PATCH", f"/twins/{_segment(identity)}", patch)
 
+    def patch_reported(self, identity: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``patch`` into the reported properties (how the agent reports module
+        statuses on ``$edgeAgent``); the twin document."""
+        return self._object("PATCH", f"/twins/{_segment(identity)}/reported", patch)
+
+    def deploy(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Apply a generated deployment manifest in place; the hub's summary
+        ``{"added", "removed", "desiredChanged", "routes"}``."""
+        return self._object("POST", "/deployment", manifest)
+
     def invoke(self, identity: str, method: str, payload: Any, *, timeout: float) -> dict[str, Any]:
         path = f"/methods/{_segment(identity)}/{_segment(method)}"
         body = {"payload": payload, "timeout": timeout}
@@ -124,9 +168,13 @@ class AdminClient:
         headers = {"Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = "application/json"
-        connection = http.client.HTTPConnection(
-            self.host, self.port, timeout=timeout or self.timeout
-        )
+        connection: http.client.HTTPConnection
+        if self.socket_path is not None:
+            connection = UnixHTTPConnection(self.socket_path, timeout or self.timeout)
+        else:
+            connection = http.client.HTTPConnection(
+                self.host, self.port, timeout=timeout or self.timeout
+            )
         try:
             connection.request(method, API + path, body=payload, headers=headers)
             response = connection.getresponse()

@@ -1,9 +1,11 @@
 """The admin API the CLI talks to (``edgectl simulate status|send|monitor|twin|invoke|device|
-modulecred|stop``): JSON over HTTP on 127.0.0.1 only, errors as ``{"error": message}``.
+modulecred|deploy|stop``) and the agent reports through: JSON over HTTP on 127.0.0.1 only, or
+on a unix socket (``config.admin_socket``, mode 0600: the hub in a container, reached by the
+host through the bind-mounted state dir); errors as ``{"error": message}``.
 
-Only loopback clients can reach it; it also refuses requests whose ``Host`` is not a loopback
-name and requests carrying an ``Origin`` header, so a web page in a local browser cannot drive
-it (DNS rebinding, cross-site POSTs).
+Only loopback clients (or the socket's owner) can reach it; it also refuses requests whose
+``Host`` is not a loopback name and requests carrying an ``Origin`` header, so a web page in a
+local browser cannot drive it (DNS rebinding, cross-site POSTs).
 """
 
 from __future__ import annotations
@@ -19,24 +21,28 @@ from typing import TYPE_CHECKING, Any
 from iotedge_cli.errors import EdgectlError
 from iotedge_cli.simulator.hub.http import (
     HttpError,
+    HttpServer,
     Request,
     Response,
     Router,
     json_body,
     json_response,
     start_http_server,
+    start_unix_http_server,
 )
+from iotedge_cli.simulator.hub.workload import remove_stale_socket
 
 if TYPE_CHECKING:
     from iotedge_cli.simulator.hub.config import HubConfig
     from iotedge_cli.simulator.hub.hub import Hub
 
-__all__ = ["ADMIN_HOST", "MAX_WAIT", "admin_app", "start_admin"]
+__all__ = ["ADMIN_HOST", "MAX_WAIT", "SOCKET_MODE", "admin_app", "admin_uri", "start_admin"]
 
 log = logging.getLogger(__name__)
 
 ADMIN_HOST = "127.0.0.1"
 MAX_WAIT = 60.0  # longest upstream long-poll, seconds
+SOCKET_MODE = 0o600  # the admin API has no authentication of its own: its owner only
 _LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 # Optional message fields of POST /api/v1/messages that become system properties (edgeHub names,
 # as Hub.inject takes them).
@@ -214,6 +220,15 @@ def admin_app(hub: Hub, config: HubConfig, *, stop: Callable[[], None] | None = 
             200, await _hub_await(hub.patch_desired(request.params["identity"], patch))
         )
 
+    async def reported_patch(request: Request) -> Response:
+        patch = _object(request)
+        return json_response(
+            200, await _hub_await(hub.patch_reported(request.params["identity"], patch))
+        )
+
+    async def deployment(request: Request) -> Response:
+        return json_response(200, await _hub_await(hub.apply_deployment(_object(request))))
+
     async def invoke(request: Request) -> Response:
         data = _object(request)
         timeout = data.get("timeout", 30)
@@ -262,6 +277,8 @@ def admin_app(hub: Hub, config: HubConfig, *, stop: Callable[[], None] | None = 
         ("GET", "/api/v1/upstream", upstream),
         ("GET", "/api/v1/twins/{identity}", twin_get),
         ("PATCH", "/api/v1/twins/{identity}", twin_patch),
+        ("PATCH", "/api/v1/twins/{identity}/reported", reported_patch),
+        ("POST", "/api/v1/deployment", deployment),
         ("POST", "/api/v1/methods/{identity}/{method}", invoke),
         ("POST", "/api/v1/devices", add_device),
         ("GET", "/api/v1/modules/{module}/credentials", credentials),
@@ -271,7 +288,33 @@ def admin_app(hub: Hub, config: HubConfig, *, stop: Callable[[], None] | None = 
     return router
 
 
+def admin_uri(config: HubConfig, port: int | None = None) -> str:
+    """What ``hub.json`` records for the CLI: ``unix:///abs/admin.sock`` or
+    ``http://127.0.0.1:PORT`` (``port``: the one actually bound, when known)."""
+    if config.admin_socket is not None:
+        return f"unix://{config.admin_socket.absolute()}"
+    return f"http://{ADMIN_HOST}:{config.admin_port if port is None else port}"
+
+
 async def start_admin(hub: Hub, config: HubConfig) -> asyncio.AbstractServer:
     """Serve the admin API on 127.0.0.1:``config.admin_port`` (never another address: it has
-    no authentication of its own)."""
-    return await start_http_server(admin_app(hub, config), ADMIN_HOST, config.admin_port)
+    no authentication of its own) or on the unix socket ``config.admin_socket`` (mode 0600; a
+    stale socket file from a killed hub is replaced). Records the listener in
+    ``hub.listeners``; raises ``OSError`` when it cannot listen."""
+    app = admin_app(hub, config)
+    entry: dict[str, Any] = {"name": "admin", "available": True, "error": None}
+    server: HttpServer
+    if config.admin_socket is not None:
+        path = config.admin_socket.absolute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_socket(path)
+        # the state dir is 0700, so the moment before the chmod exposes nothing
+        server = await start_unix_http_server(app, str(path))
+        path.chmod(SOCKET_MODE)
+        entry.update(address=str(path), port=None)
+    else:
+        server = await start_http_server(app, ADMIN_HOST, config.admin_port)
+        entry.update(address=ADMIN_HOST, port=server.sockets[0].getsockname()[1])
+    entry["uri"] = admin_uri(config, entry["port"])
+    hub.listeners.append(entry)
+    return server

@@ -2,6 +2,13 @@
 
 Plain data, JSON round-trip (``to_json``/``from_json``); paths are stored as strings. Nothing here
 opens sockets or files except :func:`load_config`.
+
+The defaults are those of a hub run as a host process (``simulate start --hub-only``). The agent
+mode runs the hub in a container and sets ``admin_socket`` (the admin API on a unix socket in the
+bind-mounted state dir, reachable from the host), ``workload_bind``/``workload_port`` (the
+workload API on the container's interfaces, for the module containers) and ``owner_pid`` (the
+host supervisor's pid, which ``simulate status|stop`` check: the hub's own pid means nothing on
+the host).
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ class HubConfig:
     manifest: Path | None = None
     single_module: tuple[str, tuple[str, ...]] | None = None
     workload_socket: Path | None = None
+    admin_socket: Path | None = None
+    workload_bind: str = "127.0.0.1"
+    workload_port: int | None = None  # None: admin_port + 1 (see workload.workload_port)
+    owner_pid: int | None = None
 
     @property
     def store_path(self) -> Path:
@@ -63,6 +74,10 @@ class HubConfig:
             if self.single_module is None
             else {"module": self.single_module[0], "inputs": list(self.single_module[1])},
             "workload_socket": None if self.workload_socket is None else str(self.workload_socket),
+            "admin_socket": None if self.admin_socket is None else str(self.admin_socket),
+            "workload_bind": self.workload_bind,
+            "workload_port": self.workload_port,
+            "owner_pid": self.owner_pid,
         }
 
     @classmethod
@@ -85,6 +100,21 @@ class HubConfig:
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
                 raise InputError(
                     f"hub config: {name!r} must be a port 0..65535, got {value!r}",
+                    "fix config.json or recreate it with edgectl simulate start",
+                )
+            return value
+
+        def opt_port(name: str) -> int | None:
+            return None if data.get(name) is None else port(name, 0)
+
+        def opt_pid(name: str) -> int | None:
+            value = data.get(name)
+            if value is None:
+                return None
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InputError(
+                    f"hub config: {name!r} must be a process id (a positive integer) or null, "
+                    f"got {value!r}",
                     "fix config.json or recreate it with edgectl simulate start",
                 )
             return value
@@ -132,6 +162,10 @@ class HubConfig:
             manifest=opt_path("manifest"),
             single_module=single,
             workload_socket=opt_path("workload_socket"),
+            admin_socket=opt_path("admin_socket"),
+            workload_bind=text("workload_bind", "127.0.0.1"),
+            workload_port=opt_port("workload_port"),
+            owner_pid=opt_pid("owner_pid"),
         )
 
 

@@ -23,6 +23,12 @@ handed to a connection: offline, or not subscribed yet) or in the session's in-f
 queue. After a restart every stored row is pending again (at-least-once). ``$iothub/...``
 replies go only to the owning connection and are not stored.
 
+A deployment applied while the hub runs (:meth:`Hub.apply_deployment`) is checked in full
+first (:mod:`.deployment`), then written to the deployment file, then applied in one step with
+no ``await`` in between: identities of removed modules go (with their twins, sessions and
+queues; their connections are closed), new modules get identities, routes are replaced, and
+every desired-properties change is pushed to connected clients as IoT Hub would.
+
 Time is wall-clock (``time.time()``) so message expiry survives restarts.
 """
 
@@ -36,10 +42,14 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import itertools
+import json
 import logging
+import os
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from iotedge_cli.routes.message import Message as RouteMessage
@@ -53,7 +63,7 @@ from iotedge_cli.simulator.hub.iothub.identity import (
     check_connect,
     generate_key,
 )
-from iotedge_cli.simulator.hub.iothub.twin import Twin, TwinPatchError
+from iotedge_cli.simulator.hub.iothub.twin import DesiredPatch, Twin, TwinPatchError
 from iotedge_cli.simulator.hub.protocol import (
     MAX_MESSAGE_SIZE,
     SUBACK_FAILURE,
@@ -113,6 +123,24 @@ def _certificate_cn(der: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, readable by the owner only (a manifest can
+    hold registry passwords)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 @functools.lru_cache(maxsize=256)
 def _module_input(sink: str) -> tuple[str, str] | None:
     """``/modules/<m>/inputs/<i>`` -> ``(m, i)``; None for any other sink."""
@@ -129,6 +157,8 @@ class Hub:
         self.config = config
         self.store = store
         self.listeners: list[dict[str, Any]] = []
+        # the deployment in force: config.manifest, or where apply_deployment wrote one
+        self.manifest_path: Path | None = config.manifest
         self.registry = IdentityRegistry()
         self.routes: list[RouteSpec] = []
         self.default_ttl = DEFAULT_TTL
@@ -166,14 +196,14 @@ class Hub:
         existing = {cid: (s.primary_key, s.secondary_key) for cid, s in stored.items()}
         leaves = [(s.device_id, s.x509) for s in stored.values() if s.leaf]
         desired: dict[str, dict[str, Any]] = {}
-        if config.manifest is not None:
+        if self.manifest_path is not None:
             from iotedge_cli.manifest.loader import load_file
             from iotedge_cli.manifest.model import Manifest
             from iotedge_cli.routes.router import routes_from_manifest, store_and_forward_ttl
             from iotedge_cli.simulator.hub.iothub.identity import identities_from_manifest
             from iotedge_cli.simulator.hub.iothub.twin import desired_from_manifest
 
-            manifest = Manifest.from_doc(load_file(config.manifest))
+            manifest = Manifest.from_doc(load_file(self.manifest_path))
             self.registry = identities_from_manifest(
                 manifest, config.device_id, leaf_devices=leaves, existing=existing
             )
@@ -756,13 +786,127 @@ class Hub:
         desired = twin.patch_desired(patch)
         self.store.put_twin(cid, twin.to_dict())
         self.store.commit()
+        self._push_desired(cid, desired)
+        return twin.document()
+
+    def _push_desired(self, cid: str, desired: DesiredPatch) -> None:
+        """Send a desired-properties patch to ``cid`` if it is connected and subscribed."""
         client = self._clients.get(cid)
         if client is not None:
             topic = hubtopics.desired_patch_topic(desired.version)
             session = client.conn.session
             if session is not None and session.match(topic) is not None:
                 self._send(client, topic, desired.encode())
+
+    async def patch_reported(self, identity: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``patch`` into the reported properties as if the identity had sent it (how
+        the host agent reports ``$edgeAgent``); the twin document. Raises ``ValueError`` (a
+        ``TwinPatchError``) for a patch IoT Hub refuses, with the twin unchanged."""
+        cid = self._client_id(identity)
+        ident = self.registry.by_id[cid]
+        twin = self._twins.setdefault(cid, Twin())
+        version = twin.patch_reported(patch)
+        self.store.put_twin(cid, twin.to_dict())
+        now = time.time()
+        # edgeAgent and edgeHub talk to IoT Hub directly: no twin change notification routed
+        if ident.module_id not in (AGENT, EDGE_HUB):
+            self._twin_change(ident, json.dumps(patch).encode("utf-8"), version, now)
+        self.store.commit()
+        self._deliver_routed(now)
         return twin.document()
+
+    async def apply_deployment(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Apply a generated deployment manifest in place (see the module docstring).
+
+        Raises ``ValueError`` (a ``DeploymentError``) for a body that cannot be deployed; then
+        nothing changed. Returns ``{"added", "removed", "desiredChanged", "routes"}``: module
+        names, module twins whose desired properties changed (``$edgeAgent``, ``$edgeHub``
+        included), and the number of routes now in force.
+        """
+        from iotedge_cli.simulator.hub.deployment import parse_deployment
+
+        deployment = parse_deployment(data)
+        path = self._deployment_path()
+        _write_private(path, deployment.text)
+        self.manifest_path = path
+        device = self.config.device_id
+        wanted = set(deployment.modules)
+        modules = [i.module_id for i in self.registry if i.device_id == device and i.module_id]
+        removed = [m for m in modules if m not in (AGENT, EDGE_HUB) and m not in wanted]
+        added = [m for m in deployment.modules if self.registry.get(device, m) is None]
+        for module in removed:
+            self._remove_identity(f"{device}/{module}", "removed from the deployment")
+        for module in added:
+            cid = f"{device}/{module}"
+            self._remove_identity(cid, "replaced")  # remnants of an earlier run, if any
+            ident = Identity(device, module, generate_key(), generate_key())
+            self.registry.add(ident)
+            self.store.put_identity(self._stored(ident, leaf=False))
+            twin = Twin.from_desired(deployment.desired.get(module, {}))
+            self._twins[cid] = twin
+            self.store.put_twin(cid, twin.to_dict())
+        changed: list[str] = []
+        pushes: list[tuple[str, DesiredPatch]] = []
+        for ident in self.registry:
+            name = ident.module_id
+            if ident.device_id != device or name is None or name in added:
+                continue
+            twin = self._twins.setdefault(ident.id, Twin())
+            patch = twin.replace_desired(deployment.desired.get(name, {}))
+            if patch is not None:
+                self.store.put_twin(ident.id, twin.to_dict())
+                changed.append(name)
+                pushes.append((ident.id, patch))
+        self.routes = list(deployment.routes)
+        self.default_ttl = deployment.default_ttl
+        self.store.commit()
+        for cid, patch in pushes:
+            self._push_desired(cid, patch)
+        log.info(
+            "deployment applied: added %s, removed %s, desired changed %s, %d routes",
+            added or "none",
+            removed or "none",
+            changed or "none",
+            len(self.routes),
+        )
+        routes = len(self.routes)
+        return {"added": added, "removed": removed, "desiredChanged": changed, "routes": routes}
+
+    def _deployment_path(self) -> Path:
+        """Where a deployment is stored: the hub's manifest when it lives in the state dir
+        (the agent mode's ``deployment.json``), else ``state_dir/deployment.json`` (a
+        ``--hub-only`` hub never overwrites the user's own manifest)."""
+        state = self.config.state_dir.resolve()
+        current = self.manifest_path
+        if current is not None and current.resolve().parent == state:
+            return current
+        return state / "deployment.json"
+
+    def _remove_identity(self, cid: str, reason: str) -> None:
+        """Forget a module identity: close its connection, drop its twin, session and queued
+        messages (in memory and in the store), fail its pending method calls."""
+        client = self._clients.pop(cid, None)
+        sessions = [self._sessions.pop(cid, None)]
+        if client is not None:
+            log.info("%s: disconnecting: %s", cid, reason)
+            sessions.append(client.conn.session)
+            client.conn.close(f"the module was {reason}")
+            self._close_writer(client.writer)
+        dropped = itertools.chain(
+            self._pending.pop(cid, ()),
+            *((*s.inflight.values(), *s.queue) for s in sessions if s is not None),
+        )
+        for message in dropped:
+            self._rowids.pop(id(message), None)
+        self._undelivered.pop(cid, None)
+        for rid, (owner, future) in list(self._methods.items()):
+            if owner == cid and not future.done():
+                result = methods.not_found(cid)
+                future.set_result((result.status, result.body))
+                self._methods.pop(rid, None)
+        self.registry.by_id.pop(cid, None)
+        self._twins.pop(cid, None)
+        self.store.delete_identity(cid)
 
     def upstream(self, after: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
         """``$upstream`` messages with ``seq > after`` (oldest first) and the last ``seq``

@@ -7,7 +7,9 @@ module is not built are recorded in ``hub.listeners`` with ``available: false`` 
 ``error``; the hub runs with the rest, except that the MQTT listener is required.
 
 While running, ``state_dir/hub.json`` holds ``{"pid", "listeners", "admin"}``; it is removed
-on a graceful stop (SIGTERM, SIGINT, or the admin API's shutdown).
+on a graceful stop (SIGTERM, SIGINT, or the admin API's shutdown). ``pid`` is
+``config.owner_pid`` when set (a hub in a container: the host supervisor's pid is the one the
+CLI can check and signal); ``admin`` is ``http://127.0.0.1:PORT`` or ``unix:///abs/admin.sock``.
 """
 
 from __future__ import annotations
@@ -51,10 +53,13 @@ def _entry(name: str, address: str, port: int, error: str | None = None) -> dict
 
 def _write_runtime(config: HubConfig, listeners: list[dict[str, Any]]) -> None:
     admin = next((e for e in listeners if e["name"] == "admin" and e["available"]), None)
+    uri = None
+    if admin is not None:
+        uri = admin.get("uri") or f"http://127.0.0.1:{admin['port']}"
     data = {
-        "pid": os.getpid(),
+        "pid": os.getpid() if config.owner_pid is None else config.owner_pid,
         "listeners": listeners,
-        "admin": None if admin is None else f"http://127.0.0.1:{admin['port']}",
+        "admin": uri,
     }
     path = config.runtime_file
     tmp = path.with_suffix(".json.tmp")

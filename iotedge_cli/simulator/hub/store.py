@@ -133,6 +133,14 @@ class HubStore:
             ),
         )
 
+    def delete_identity(self, client_id: str) -> None:
+        """Forget ``client_id`` and all that is kept for it: keys, twin, session, queue."""
+        self._begin()
+        self._db.execute("DELETE FROM identities WHERE client_id = ?", (client_id,))
+        self._db.execute("DELETE FROM twins WHERE identity = ?", (client_id,))
+        self._db.execute("DELETE FROM sessions WHERE client_id = ?", (client_id,))
+        self._db.execute("DELETE FROM queue WHERE client_id = ?", (client_id,))
+
     # ------------------------------------------------------------------ sessions
 
     def sessions(self) -> dict[str, dict[str, int]]:

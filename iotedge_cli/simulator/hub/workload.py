@@ -1,7 +1,10 @@
 """The workload API that ``create_from_edge_environment`` uses in real-runtime mode
 (hub-protocol §2, §8): ``GET /trust-bundle`` and ``POST /modules/{m}/genid/{g}/sign``, as
 aziot-edged serves them, over a unix socket (``config.workload_socket``) or, without one, over
-HTTP on 127.0.0.1:``config.admin_port + 1`` (``IOTEDGE_WORKLOADURI=http://127.0.0.1:PORT/``).
+HTTP on ``config.workload_bind``:``config.workload_port`` (defaults: 127.0.0.1 and the admin
+port + 1), so ``IOTEDGE_WORKLOADURI=http://127.0.0.1:PORT/``. In the hub container of the agent
+mode the bind is ``0.0.0.0`` and module containers reach it by the gateway host name (the hub's
+network alias): ``http://<gateway>:PORT/``.
 
 aziot-edged ignores ``keyId`` and ``algo`` and authorizes callers by socket peer PID; the
 simulator signs with the module's primary key for any local caller.
@@ -35,25 +38,43 @@ if TYPE_CHECKING:
     from iotedge_cli.simulator.hub.config import HubConfig
     from iotedge_cli.simulator.hub.hub import Hub
 
-__all__ = ["WORKLOAD_HOST", "start_workload", "workload_app", "workload_port", "workload_uri"]
+__all__ = [
+    "WORKLOAD_HOST",
+    "remove_stale_socket",
+    "start_workload",
+    "workload_app",
+    "workload_port",
+    "workload_uri",
+]
 
 log = logging.getLogger(__name__)
 
 WORKLOAD_HOST = "127.0.0.1"
 SOCKET_MODE = 0o660
+_WILDCARDS = ("0.0.0.0", "::", "")  # binds on every interface: modules use the gateway name
 
 
 def workload_port(config: HubConfig) -> int:
-    """The TCP port of the workload API when no socket path is configured: the admin port + 1
-    (an ephemeral port when the admin port is 0, as in tests)."""
+    """The TCP port of the workload API when no socket path is configured: ``workload_port``
+    when set, else the admin port + 1 (an ephemeral port when the admin port is 0, as in
+    tests)."""
+    if config.workload_port is not None:
+        return config.workload_port
     return config.admin_port + 1 if config.admin_port else 0
 
 
-def workload_uri(config: HubConfig) -> str:
-    """The value for ``IOTEDGE_WORKLOADURI``."""
+def _uri_host(config: HubConfig) -> str:
+    """Where modules reach a TCP workload API: the bind address, or the gateway host name when
+    the API listens on every interface."""
+    host = config.gateway_hostname if config.workload_bind in _WILDCARDS else config.workload_bind
+    return f"[{host}]" if ":" in host else host
+
+
+def workload_uri(config: HubConfig, port: int | None = None) -> str:
+    """The value for ``IOTEDGE_WORKLOADURI`` (``port``: the one actually bound, when known)."""
     if config.workload_socket is not None:
         return f"unix://{config.workload_socket}"
-    return f"http://{WORKLOAD_HOST}:{workload_port(config)}/"
+    return f"http://{_uri_host(config)}:{workload_port(config) if port is None else port}/"
 
 
 def _api_version(request: Request) -> None:
@@ -103,7 +124,8 @@ def workload_app(hub: Hub, config: HubConfig) -> Router:
     return router
 
 
-def _remove_stale_socket(path: Path) -> None:
+def remove_stale_socket(path: Path) -> None:
+    """Remove a socket file a killed hub left behind; refuse to remove anything else."""
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise OSError(f"{path} exists and is not a socket; remove it or pick another path")
@@ -115,10 +137,11 @@ async def start_workload(hub: Hub, config: HubConfig) -> asyncio.AbstractServer 
     ``IOTEDGE_WORKLOADURI``); on failure record why and return None."""
     app = workload_app(hub, config)
     path = config.workload_socket
-    where = str(path) if path is not None else f"{WORKLOAD_HOST}:{workload_port(config)}"
+    bind = config.workload_bind
+    where = str(path) if path is not None else f"{bind}:{workload_port(config)}"
     entry: dict[str, Any] = {
         "name": "workload",
-        "address": where if path is not None else WORKLOAD_HOST,
+        "address": where if path is not None else bind,
         "port": None if path is not None else workload_port(config),
         "available": False,
         "error": None,
@@ -127,11 +150,11 @@ async def start_workload(hub: Hub, config: HubConfig) -> asyncio.AbstractServer 
         server: HttpServer
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _remove_stale_socket(path)
+            remove_stale_socket(path)
             server = await start_unix_http_server(app, str(path))
             path.chmod(SOCKET_MODE)
         else:
-            server = await start_http_server(app, WORKLOAD_HOST, workload_port(config))
+            server = await start_http_server(app, bind, workload_port(config))
             entry["port"] = server.sockets[0].getsockname()[1]
     except OSError as exc:
         entry["error"] = (
@@ -142,8 +165,6 @@ async def start_workload(hub: Hub, config: HubConfig) -> asyncio.AbstractServer 
         hub.listeners.append(entry)
         return None
     entry["available"] = True
-    entry["uri"] = (
-        f"unix://{path}" if path is not None else f"http://{WORKLOAD_HOST}:{entry['port']}/"
-    )
+    entry["uri"] = workload_uri(config, entry["port"])
     hub.listeners.append(entry)
     return server
