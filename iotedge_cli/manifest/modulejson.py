@@ -52,6 +52,8 @@ class ModuleIndex:
         self.container_tag = env.get("CONTAINER_TAG", "")
         self._cache: dict[Path, ModuleImage | ImageError] = {}
         self.modules: dict[str, str] = {}  # module.json display path → placeholder that used it
+        # placeholder body ("MODULES.x") → the module and platform it resolved to (for builds)
+        self.resolved: dict[str, tuple[ModuleImage, str]] = {}
 
     def dirs(self) -> list[str]:
         """Names of the folders of ``modules_dir`` that hold a module.json."""
@@ -105,6 +107,7 @@ class ModuleIndex:
                 f"platform {platform!r} is not in {image.display} image.tag.platforms "
                 f"(has: {', '.join(image.platforms) or 'none'}); add it there or pick another platform",
             )
+        self.resolved[inner] = (image, platform)
         return image.tag(platform, self.container_tag)
 
     def _load(self, directory: Path) -> ModuleImage:
