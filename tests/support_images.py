@@ -115,3 +115,20 @@ def wheels_for_image(requirements: Path, dest: Path, python_version: str) -> Non
             ],
             check=True,
         )
+
+
+def prepare_quickstart(dest: Path, base: str) -> Path:
+    """A copy of examples/quickstart in ``dest`` whose modules build offline from ``base``:
+    wheels for the base image's Python in each module's ``wheels/`` (as its Dockerfile
+    expects when no package index is reachable from the build)."""
+    source = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+    solution = dest / "quickstart"
+    shutil.copytree(source, solution, ignore=shutil.ignore_patterns(".edgectl", "config", "wheels"))
+    wheels = dest / "wheels"
+    pyver = image_python_version(base)
+    for module in sorted((solution / "modules").iterdir()):
+        requirements = module / "requirements.txt"
+        if requirements.is_file():
+            wheels_for_image(requirements, wheels, pyver)
+            shutil.copytree(wheels, module / "wheels", dirs_exist_ok=True)
+    return solution

@@ -142,10 +142,11 @@ def ensure_certs(
     gateway_hostname: str,
     now: dt.datetime | None = None,
     days: int = CERT_DAYS,
+    extra_dns: tuple[str, ...] = (),
 ) -> StateCerts:
     """Reuse the chain in ``state_dir/certs``, or make one; make sure a server certificate for
-    ``gateway_hostname`` (SAN: the name or IP, plus ``edgeHub``) exists and is not about to
-    expire."""
+    ``gateway_hostname`` (SAN: the name or IP, plus ``edgeHub`` and ``extra_dns``) exists, names
+    all of them and is not about to expire."""
     from iotedge_cli.certs import layout
     from iotedge_cli.certs.authority import Validity
     from iotedge_cli.certs.chain import EDGE_HUB_SAN, build_edge_chain, edge_chain_files
@@ -176,21 +177,33 @@ def ensure_certs(
         )
         files, _ = edge_chain_files(chain, certs)
         created += write_files(certs, files)
-    elif not _fresh(server_chain, server_key, now, read_certificates):
+    if not _fresh(server_chain, server_key, now, read_certificates, (EDGE_HUB_SAN, *extra_dns)):
         signer = layout.load_signer(certs, f"edge-ca:{device_id}", now=now)
         issued = signer.issue_server(
-            gateway_hostname, Validity.days_from(now, days), extra_dns=(EDGE_HUB_SAN,)
+            gateway_hostname,
+            Validity.days_from(now, days),
+            extra_dns=tuple(dict.fromkeys((EDGE_HUB_SAN, *extra_dns))),
         )
         created += write_files(certs, layout.issued_files(issued, prefix), force=True)
     return StateCerts(certs, server_chain, server_key, root, tuple(created))
 
 
-def _fresh(chain: Path, key: Path, now: dt.datetime, read: Any) -> bool:
+def _fresh(
+    chain: Path, key: Path, now: dt.datetime, read: Any, names: tuple[str, ...] = ()
+) -> bool:
+    """The server certificate exists, is not about to expire, and names every DNS ``names``."""
     if not chain.exists() or not key.exists():
         return False
+    from cryptography import x509
+
     cert = read(chain)[0]
     not_after: dt.datetime = cert.not_valid_after_utc
-    return bool(not_after - now > RENEW_BEFORE)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns = {name.lower() for name in san.get_values_for_type(x509.DNSName)}
+    except x509.ExtensionNotFound:
+        dns = set()
+    return bool(not_after - now > RENEW_BEFORE) and all(n.lower() in dns for n in names)
 
 
 @dataclass(frozen=True)

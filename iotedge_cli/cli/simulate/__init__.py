@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from iotedge_cli.cli.simulate.deploy import deploy
 from iotedge_cli.cli.simulate.device import app as device_app
 from iotedge_cli.cli.simulate.invoke import invoke
+from iotedge_cli.cli.simulate.logs import logs, restart
 from iotedge_cli.cli.simulate.modulecred import modulecred
 from iotedge_cli.cli.simulate.monitor import monitor
 from iotedge_cli.cli.simulate.send import send
@@ -15,13 +17,17 @@ from iotedge_cli.cli.simulate.stop import stop
 from iotedge_cli.cli.simulate.twin import twin
 
 app = typer.Typer(
-    help="Run an offline simulation of an IoT Edge device's hub that SDK modules use unchanged.",
+    help="Run an offline simulation of an IoT Edge device on Docker: an agent runs the "
+    "modules as containers, a hub that SDK modules use unchanged.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 app.command("start")(start)
 app.command("stop")(stop)
 app.command("status")(status)
+app.command("logs")(logs)
+app.command("restart")(restart)
+app.command("deploy")(deploy)
 app.command("modulecred")(modulecred)
 app.command("send")(send)
 app.command("monitor")(monitor)

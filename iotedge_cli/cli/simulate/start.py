@@ -1,4 +1,5 @@
-"""``edgectl simulate start``: run the simulator's hub for a manifest or for one module."""
+"""``edgectl simulate start``: a whole simulation on Docker (hub + agent + module containers),
+or, with ``--hub-only``, the simulator's hub for modules you run yourself."""
 
 from __future__ import annotations
 
@@ -19,6 +20,33 @@ def start(
         help="The deployment manifest (generated, e.g. config/deployment.amd64.json): its "
         "modules get identities, its routes and module twins are served.",
     ),
+    solution: Path | None = typer.Option(
+        None,
+        "--solution",
+        "-s",
+        help="A solution folder (deployment.template.json + modules/): its manifest is "
+        "generated first (as `edgectl manifest generate`).",
+    ),
+    platform: str = typer.Option(
+        "amd64", "--platform", "-P", help="With --solution: the platform to generate and build."
+    ),
+    build: bool = typer.Option(
+        False,
+        "--build",
+        help="With --solution: build every module image from its module.json Dockerfile first.",
+    ),
+    base_image: str | None = typer.Option(
+        None,
+        "--base-image",
+        help="Build arg BASE_IMAGE for the module Dockerfiles (e.g. a local image when no "
+        "registry is reachable); also the hub's image unless --hub-image is given.",
+    ),
+    hub_image: str | None = typer.Option(
+        None,
+        "--hub-image",
+        help="Image the hub's container runs (any image with python3 >= 3.10; edgectl mounts "
+        "itself into it). Default: --base-image, else python:3.11-slim-bookworm.",
+    ),
     module: str | None = typer.Option(
         None,
         "--module",
@@ -31,25 +59,29 @@ def start(
     hub_only: bool = typer.Option(
         False,
         "--hub-only",
-        help="Run only the hub; you run the modules yourself (e.g. from an IDE). Required in "
-        "this release.",
+        help="Run only the hub, as a process on this machine; you run the modules yourself "
+        "(e.g. from an IDE) with `edgectl simulate modulecred`.",
     ),
     detach: bool = typer.Option(
-        False, "--detach", "-d", help="Run the hub in the background; return once it answers."
+        False,
+        "--detach",
+        "-d",
+        help="Run in the background; return once the hub answers and the modules are created.",
     ),
     state_dir: Path | None = typer.Option(
         None,
         "--state-dir",
         help="The simulation's state directory. Default: <solution>/.edgectl/simulate, where "
-        "the solution is the manifest's directory (its parent for a config/ folder) or the "
-        "working directory.",
+        "the solution is --solution, the manifest's directory (its parent for a config/ "
+        "folder) or the working directory.",
         show_default=False,
     ),
     gateway_host: str | None = typer.Option(
         None,
         "--gateway-host",
         help="The host name modules connect to (GatewayHostName; the server certificate's "
-        "SAN). Default: localhost when binding 127.0.0.1, else the bind address.",
+        "SAN). Default: the device id (the hub container's network alias); with --hub-only "
+        "localhost when binding 127.0.0.1, else the bind address.",
     ),
     bind: str = typer.Option("127.0.0.1", "--bind", help="The address the hub listens on."),
     admin_port: int = typer.Option(
@@ -77,26 +109,56 @@ def start(
         "edgectl-device", "--device-id", help="The simulated edge device's id."
     ),
     timeout: float = typer.Option(
-        30.0, "--timeout", min=1.0, help="With --detach: how long to wait for the hub (s)."
+        30.0,
+        "--timeout",
+        min=1.0,
+        help="How long to wait for the hub (and, with --detach, the agent) to be ready (s).",
     ),
 ) -> None:
-    """Start a simulation: the hub that SDK modules connect to, unchanged, as to edgeHub.
+    """Start a simulation of an IoT Edge device on this machine's Docker engine.
 
-    Listens for MQTT over TLS (8883), HTTPS/WebSocket (443; skipped with a notice when not
-    permitted) and the admin API (127.0.0.1:53000). Keys, certificates and the hub's store
-    live in the state directory. Foreground: Ctrl-C stops the hub gracefully. With --detach,
-    stop it with `edgectl simulate stop`.
+    Default: an agent (on this machine) runs every module of the deployment as a container,
+    as edgeAgent does, on a bridge network with the hub in a container named edgeHub that
+    modules reach at the gateway hostname on 8883 and 443. With --solution the manifest is
+    generated (and with --build the module images are built) first. Foreground: Ctrl-C stops
+    and removes everything it created. With --detach, stop it with `edgectl simulate stop`.
+
+    --hub-only: only the hub, as a process here (MQTT/TLS 8883, HTTPS/WebSocket 443 —
+    skipped with a notice when not permitted — and the admin API on 127.0.0.1:53000); you run
+    the modules yourself. Keys, certificates and the hub's store live in the state directory.
     """
     with error_boundary():
+        if not hub_only:
+            if module is not None or inputs is not None:
+                raise UsageError(
+                    "--module/--inputs (single-module mode) need --hub-only",
+                    hint="edgectl simulate start --module NAME --inputs in1 --hub-only",
+                )
+            from iotedge_cli.cli.simulate._agent import start_agent
+
+            start_agent(
+                manifest=manifest,
+                solution=solution,
+                platform=platform,
+                build=build,
+                base_image=base_image,
+                hub_image=hub_image,
+                detach=detach,
+                state_dir=state_dir,
+                gateway_host=gateway_host,
+                device_id=device_id,
+                timeout=timeout,
+            )
+            return
+        if solution is not None or build or base_image is not None or hub_image is not None:
+            raise UsageError(
+                "--solution, --build, --base-image and --hub-image are for the full "
+                "simulation, not --hub-only",
+                hint="generate the manifest (`edgectl manifest generate`) and pass --manifest",
+            )
         from iotedge_cli.cli.simulate import _process
         from iotedge_cli.simulator import state
 
-        if not hub_only:
-            raise UsageError(
-                "the agent comes with the next release: use --hub-only",
-                hint="edgectl simulate start --manifest M --hub-only runs the hub; start your "
-                "modules yourself with `edgectl simulate modulecred NAME`",
-            )
         single = _mode(manifest, module, inputs)
         state.check_bind(bind)
         directory = state.ensure_state_dir(
@@ -144,7 +206,7 @@ def _mode(
             hint="give a manifest, or one module with its inputs",
         )
     if manifest is not None:
-        _check_manifest(manifest)
+        check_manifest(manifest)
         return None
     if module is None:
         raise UsageError(
@@ -165,7 +227,7 @@ def _mode(
     return module, tuple(dict.fromkeys(names))
 
 
-def _check_manifest(manifest: Path) -> None:
+def check_manifest(manifest: Path) -> None:
     from iotedge_cli.manifest.loader import load_file
 
     doc = load_file(manifest)

@@ -12,21 +12,97 @@ from iotedge_cli.cli.simulate._shared import JSON, STATE_DIR, connect
 
 
 def status(state_dir: Path | None = STATE_DIR, as_json: bool = JSON) -> None:
-    """Show what the running hub listens on, its identities, connected clients and queues."""
+    """Show the modules (desired and runtime status, image, restarts, exit code, uptime, last
+    error — as the agent reports them to $edgeAgent), what the hub listens on, its
+    identities, connected clients and queues."""
     with error_boundary(as_json=as_json):
+        import time
+
+        from iotedge_cli.simulator.agent.supervisor import read_simulation
+
         client = connect(state_dir)
         doc = client.status()
+        sim = read_simulation(client.state_dir)
+        if sim is not None:
+            reported = client.twin("$edgeAgent").get("reported") or {}
+            doc["simulation"] = sim
+            doc["modules"] = {
+                k: v for k, v in (reported.get("modules") or {}).items() if isinstance(v, dict)
+            }
+            doc["systemModules"] = reported.get("systemModules") or {}
+            doc["lastDesiredVersion"] = reported.get("lastDesiredVersion")
+            doc["lastDesiredStatus"] = reported.get("lastDesiredStatus")
         if as_json:
             print_json(doc)
             return
-        for line in render(doc, client.state_dir):
+        lines = render(doc, client.state_dir)
+        if sim is not None:
+            lines[1:1] = render_modules(doc, time.time())
+        for line in lines:
             typer.echo(line)
+
+
+def render_modules(doc: dict[str, Any], now: float) -> list[str]:
+    """The modules table of an agent simulation (from ``$edgeAgent``'s reported properties)."""
+    sim = doc.get("simulation") or {}
+    lines = [
+        f"simulation: network {sim.get('network')}, hub container edgeHub "
+        f"({sim.get('hubImage')}), gateway {sim.get('gatewayHostname')}, agent pid "
+        f"{sim.get('pid')}"
+    ]
+    status = doc.get("lastDesiredStatus") or {}
+    if status.get("code") not in (None, 200):
+        lines.append(f"deployment refused: {status.get('description')}")
+    modules = doc.get("modules") or {}
+    lines.append(f"modules ({len(modules)}):" + ("" if modules else " none"))
+    header = ("MODULE", "DESIRED", "RUNTIME", "RESTARTS", "EXIT", "UPTIME", "IMAGE")
+    rows = [header]
+    notes: list[str] = []
+    for name, entry in sorted(modules.items()):
+        runtime = str(entry.get("runtimeStatus", "?"))
+        exit_code = entry.get("exitCode")
+        rows.append(
+            (
+                name,
+                str(entry.get("status", "?")),
+                runtime,
+                str(entry.get("restartCount", 0)),
+                "-" if exit_code is None else str(exit_code),
+                _uptime(entry.get("lastStartTimeUtc"), now) if runtime == "running" else "-",
+                str((entry.get("settings") or {}).get("image", "?")),
+            )
+        )
+        description = entry.get("statusDescription")
+        if runtime not in ("running", "stopped") and description:
+            notes.append(f"  {name}: {description}")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append(
+            "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        )
+    return lines + notes
+
+
+def _uptime(started: Any, now: float) -> str:
+    import datetime as dt
+
+    if not isinstance(started, str):
+        return "-"
+    try:
+        moment = dt.datetime.fromisoformat(started.replace("Z", "+00:00"))
+    except ValueError:
+        return "-"
+    seconds = max(0, int(now - moment.timestamp()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def render(doc: dict[str, Any], state_dir: Path) -> list[str]:
     lines = [f"state: {state_dir}", "listeners:"]
     for item in doc.get("listeners") or []:
-        where = f"{item.get('address')}:{item.get('port')}"
+        port = item.get("port")
+        where = f"{item.get('address')}" + ("" if port is None else f":{port}")
         extra = "" if item.get("available", True) else f"  unavailable: {item.get('error')}"
         lines.append(f"  {item.get('name', '?'):<10} {where}{extra}")
     identities = [_identity(i) for i in doc.get("identities") or []]

@@ -52,6 +52,19 @@ MAX_COOL_OFF = 300.0  # seconds
 MAX_RESTART_COUNT = 20
 INTENSIVE_CARE = 600.0  # seconds running before the restart count resets
 
+
+@dataclass(frozen=True)
+class Backoff:
+    """The restart back-off's numbers (edgeAgent's defaults; tests shorten ``unit``)."""
+
+    unit: float = COOL_OFF_UNIT
+    maximum: float = MAX_COOL_OFF
+    max_restarts: int = MAX_RESTART_COUNT
+    healthy_after: float = INTENSIVE_CARE
+
+
+DEFAULT_BACKOFF = Backoff()
+
 _RANK: dict[RestartPolicy, int] = {"never": 0, "on-failure": 1, "on-unhealthy": 2, "always": 3}
 
 
@@ -115,9 +128,9 @@ class ContainerConflictError(InputError):
     """A container with a module's name exists and is not edgectl's."""
 
 
-def cool_off(restart_count: int) -> float:
+def cool_off(restart_count: int, backoff: Backoff = DEFAULT_BACKOFF) -> float:
     """Seconds to wait before restart number ``restart_count + 1``."""
-    return min(COOL_OFF_UNIT * 2.0 ** min(restart_count, 32), MAX_COOL_OFF)
+    return min(backoff.unit * 2.0 ** min(restart_count, 32), backoff.maximum)
 
 
 def plan(
@@ -125,6 +138,7 @@ def plan(
     observed: Iterable[Observed],
     now: float,
     history: Mapping[str, ModuleHistory],
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> list[Action]:
     specs = sorted(desired, key=lambda s: (s.startup_order, s.name))
     seen = {o.name: o for o in observed}
@@ -145,15 +159,15 @@ def plan(
     starts: list[Action] = []
     for spec in specs:
         obs = seen.get(spec.name) or Observed(spec.name, None, "missing")
-        hist = effective_history(history.get(spec.name), obs, now)
-        stop, start = _module_actions(spec, obs, hist, now)
+        hist = effective_history(history.get(spec.name), obs, now, backoff)
+        stop, start = _module_actions(spec, obs, hist, now, backoff)
         stops.extend(stop)
         starts.extend(start)
     return [*removes, *reversed(stops), *starts]
 
 
 def _module_actions(
-    spec: ModuleSpec, obs: Observed, hist: ModuleHistory, now: float
+    spec: ModuleSpec, obs: Observed, hist: ModuleHistory, now: float, backoff: Backoff
 ) -> tuple[list[Action], list[Action]]:
     run = spec.status == "running"
     pull = spec.image_pull_policy == "on-create"
@@ -172,10 +186,10 @@ def _module_actions(
     if obs.state == "running":
         if obs.health == "unhealthy" and _RANK[spec.restart_policy] >= _RANK["on-unhealthy"]:
             since = obs.started_at or 0.0
-            if hist.restart_count < MAX_RESTART_COUNT and now - since >= cool_off(
-                hist.restart_count
+            if hist.restart_count < backoff.max_restarts and now - since >= cool_off(
+                hist.restart_count, backoff
             ):
-                why = _restart_reason(spec, "is unhealthy", hist.restart_count)
+                why = _restart_reason(spec, "is unhealthy", hist.restart_count, backoff)
                 return [], [Stop(spec.name, "unhealthy"), Start(spec.name, why, restart=True)]
         return [], []
     # exited
@@ -183,11 +197,11 @@ def _module_actions(
         return [], [Start(spec.name, "desired status changed to running")]
     if not _should_restart(spec.restart_policy, obs.exit_code):
         return [], []
-    if hist.restart_count >= MAX_RESTART_COUNT:
+    if hist.restart_count >= backoff.max_restarts:
         return [], []
-    if now - (obs.finished_at or 0.0) < cool_off(hist.restart_count):
+    if now - (obs.finished_at or 0.0) < cool_off(hist.restart_count, backoff):
         return [], []
-    why = _restart_reason(spec, f"exited with code {obs.exit_code}", hist.restart_count)
+    why = _restart_reason(spec, f"exited with code {obs.exit_code}", hist.restart_count, backoff)
     return [], [Start(spec.name, why, restart=True)]
 
 
@@ -196,14 +210,16 @@ def _should_restart(policy: RestartPolicy, exit_code: int | None) -> bool:
     return _RANK[policy] >= _RANK[needed]
 
 
-def _restart_reason(spec: ModuleSpec, what: str, count: int) -> str:
+def _restart_reason(spec: ModuleSpec, what: str, count: int, backoff: Backoff) -> str:
     return (
         f"{what}; restart {count + 1} (restartPolicy {spec.restart_policy}, "
-        f"back-off {cool_off(count):g} s)"
+        f"back-off {cool_off(count, backoff):g} s)"
     )
 
 
-def effective_history(hist: ModuleHistory | None, obs: Observed, now: float) -> ModuleHistory:
+def effective_history(
+    hist: ModuleHistory | None, obs: Observed, now: float, backoff: Backoff = DEFAULT_BACKOFF
+) -> ModuleHistory:
     """``hist`` with the restart count reset when the module has run for 10 minutes."""
     hist = hist or ModuleHistory()
     if (
@@ -211,7 +227,7 @@ def effective_history(hist: ModuleHistory | None, obs: Observed, now: float) -> 
         and obs.state == "running"
         and obs.health != "unhealthy"
         and obs.started_at is not None
-        and now - obs.started_at >= INTENSIVE_CARE
+        and now - obs.started_at >= backoff.healthy_after
     ):
         return replace(hist, restart_count=0)
     return hist
@@ -222,11 +238,12 @@ def record(
     actions: Iterable[Action],
     observed: Iterable[Observed],
     now: float,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> dict[str, ModuleHistory]:
     """The history after ``actions`` ran (pure: returns a new mapping)."""
     seen = {o.name: o for o in observed}
     out = {
-        name: effective_history(h, seen.get(name) or Observed(name, None, "missing"), now)
+        name: effective_history(h, seen.get(name) or Observed(name, None, "missing"), now, backoff)
         for name, h in history.items()
     }
     for action in actions:
@@ -245,11 +262,15 @@ def record(
 
 
 def runtime_status(
-    spec: ModuleSpec, obs: Observed | None, history: ModuleHistory | None, now: float
+    spec: ModuleSpec,
+    obs: Observed | None,
+    history: ModuleHistory | None,
+    now: float,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> RuntimeStatus:
     """The status ``edgectl simulate status`` and ``$edgeAgent`` reported properties show."""
     obs = obs or Observed(spec.name, None, "missing")
-    hist = effective_history(history, obs, now)
+    hist = effective_history(history, obs, now, backoff)
     if obs.state == "running":
         return "unhealthy" if obs.health == "unhealthy" else "running"
     if spec.status == "stopped" or hist.stopped_by_agent:
@@ -258,7 +279,7 @@ def runtime_status(
         return "pending"
     if not _should_restart(spec.restart_policy, obs.exit_code):
         return "stopped" if obs.exit_code == 0 else "failed"
-    if hist.restart_count >= MAX_RESTART_COUNT:
+    if hist.restart_count >= backoff.max_restarts:
         return "failed"
     return "backoff"
 
@@ -268,6 +289,7 @@ def next_wakeup(
     observed: Iterable[Observed],
     now: float,
     history: Mapping[str, ModuleHistory],
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> float | None:
     """When :func:`plan` will next restart something (``now`` if due), or ``None``."""
     seen = {o.name: o for o in observed}
@@ -276,8 +298,8 @@ def next_wakeup(
         obs = seen.get(spec.name)
         if obs is None or spec.status != "running" or obs.fingerprint != spec.fingerprint:
             continue
-        hist = effective_history(history.get(spec.name), obs, now)
-        if hist.restart_count >= MAX_RESTART_COUNT or hist.stopped_by_agent:
+        hist = effective_history(history.get(spec.name), obs, now, backoff)
+        if hist.restart_count >= backoff.max_restarts or hist.stopped_by_agent:
             continue
         if obs.state == "exited" and _should_restart(spec.restart_policy, obs.exit_code):
             base = obs.finished_at or 0.0
@@ -289,5 +311,5 @@ def next_wakeup(
             base = obs.started_at or 0.0
         else:
             continue
-        times.append(base + cool_off(hist.restart_count))
+        times.append(base + cool_off(hist.restart_count, backoff))
     return max(min(times), now) if times else None

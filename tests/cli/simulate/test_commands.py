@@ -20,13 +20,29 @@ def sd(path: Path) -> list[str]:
 # --- start: arguments ---------------------------------------------------------------------
 
 
-def test_start_needs_hub_only(tmp_path: Path) -> None:
+def test_single_module_mode_needs_hub_only(tmp_path: Path) -> None:
     run = invoke(["simulate", "start", "--module", "m", "--inputs", "i", *sd(tmp_path)])
     assert run.exit_code == 2
     assert run.stderr.splitlines()[0] == (
-        "error: the agent comes with the next release: use --hub-only"
+        "error: --module/--inputs (single-module mode) need --hub-only"
     )
     assert not (tmp_path / "config.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "error: nothing to simulate: give --solution DIR or --manifest M"),
+        (["--manifest", "m.json", "--solution", "."], "cannot be used together"),
+        (["--manifest", "m.json", "--build"], "--build needs --solution"),
+        (["--hub-only", "--solution", "."], "are for the full simulation, not --hub-only"),
+    ],
+)
+def test_agent_mode_argument_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    run = invoke(["simulate", "start", *args, *sd(tmp_path)])
+    assert run.exit_code == 2, run.output
+    assert message in run.stderr.splitlines()[0]
+    assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize(
