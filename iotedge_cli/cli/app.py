@@ -43,6 +43,14 @@ GROUPS: dict[str, tuple[str, str]] = {
         "iotedge_cli.cli.simulate",
         "Run an offline simulation of an IoT Edge hub that SDK modules use unchanged.",
     ),
+    "device": (
+        "iotedge_cli.cli.device",
+        "Create, show, list and delete device identities in IoT Hub; read and tag their twins.",
+    ),
+    "deployment": (
+        "iotedge_cli.cli.deploy",
+        "List, show and delete automatic and layered IoT Edge deployments.",
+    ),
 }
 
 # Top-level commands, imported lazily like the groups: name -> (module, function, help line).
@@ -56,6 +64,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "iotedge_cli.cli.scaffold",
         "new_module",
         "Add a module from a template to a solution and its deployment templates.",
+    ),
+    "deploy": (
+        "iotedge_cli.cli.deploy",
+        "deploy",
+        "Deploy a manifest through IoT Hub (or the simulator): to a device, or at scale.",
     ),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from iotedge_cli.cli.simulate.connection_string import connection_string
 from iotedge_cli.cli.simulate.deploy import deploy
 from iotedge_cli.cli.simulate.device import app as device_app
 from iotedge_cli.cli.simulate.invoke import invoke
@@ -33,4 +34,5 @@ app.command("send")(send)
 app.command("monitor")(monitor)
 app.command("twin")(twin)
 app.command("invoke")(invoke)
+app.command("connection-string")(connection_string)
 app.add_typer(device_app, name="device")

@@ -94,6 +94,16 @@ class HubStore:
 
     # ------------------------------------------------------------------ transactions
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The one connection to the database, for tables kept by other hub parts (the service
+        API's); write through it only after :meth:`begin`, and finish with :meth:`commit`."""
+        return self._db
+
+    def begin(self) -> None:
+        """Open the write transaction :meth:`commit` ends (no-op when one is open)."""
+        self._begin()
+
     def _begin(self) -> None:
         if not self._in_tx:
             self._db.execute("BEGIN")

@@ -146,6 +146,12 @@ def https_app(hub: Hub, config: HubConfig) -> Router:
     router.add("GET", WEBSOCKET_PATH, websocket)
     router.add("POST", "/twins/{device}/modules/{module}/methods", invoke)
     router.add("POST", "/twins/{device}/methods", invoke)
+    from iotedge_cli.simulator.hub.store import HubStore
+
+    if isinstance(getattr(hub, "store", None), HubStore):  # a real hub: IoT Hub's service API
+        from iotedge_cli.simulator.hub.service import mount_service
+
+        mount_service(router, hub, config)
     return router
 
 
