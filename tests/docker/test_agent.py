@@ -183,6 +183,7 @@ def test_modules_run_as_containers_with_the_agents_environment(sim: Sim) -> None
         "alpha running",
     )
     assert modules["beta"]["runtimeStatus"] == "running"
+    assert isinstance(modules["alpha"]["uptimeSeconds"], int)
     # desired status stopped: created, never started
     assert modules["idle"]["runtimeStatus"] == "stopped"
     assert docker_json("inspect", "idle")[0]["State"]["Status"] == "created"

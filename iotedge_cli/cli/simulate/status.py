@@ -26,8 +26,11 @@ def status(state_dir: Path | None = STATE_DIR, as_json: bool = JSON) -> None:
         if sim is not None:
             reported = client.twin("$edgeAgent").get("reported") or {}
             doc["simulation"] = sim
+            now = time.time()
             doc["modules"] = {
-                k: v for k, v in (reported.get("modules") or {}).items() if isinstance(v, dict)
+                k: {**v, "uptimeSeconds": _uptime_seconds(v, now)}
+                for k, v in (reported.get("modules") or {}).items()
+                if isinstance(v, dict)
             }
             doc["systemModules"] = reported.get("systemModules") or {}
             doc["lastDesiredVersion"] = reported.get("lastDesiredVersion")
@@ -37,12 +40,12 @@ def status(state_dir: Path | None = STATE_DIR, as_json: bool = JSON) -> None:
             return
         lines = render(doc, client.state_dir)
         if sim is not None:
-            lines[1:1] = render_modules(doc, time.time())
+            lines[1:1] = render_modules(doc)
         for line in lines:
             typer.echo(line)
 
 
-def render_modules(doc: dict[str, Any], now: float) -> list[str]:
+def render_modules(doc: dict[str, Any]) -> list[str]:
     """The modules table of an agent simulation (from ``$edgeAgent``'s reported properties)."""
     sim = doc.get("simulation") or {}
     lines = [
@@ -68,7 +71,7 @@ def render_modules(doc: dict[str, Any], now: float) -> list[str]:
                 runtime,
                 str(entry.get("restartCount", 0)),
                 "-" if exit_code is None else str(exit_code),
-                _uptime(entry.get("lastStartTimeUtc"), now) if runtime == "running" else "-",
+                _uptime(entry.get("uptimeSeconds")),
                 str((entry.get("settings") or {}).get("image", "?")),
             )
         )
@@ -83,16 +86,23 @@ def render_modules(doc: dict[str, Any], now: float) -> list[str]:
     return lines + notes
 
 
-def _uptime(started: Any, now: float) -> str:
+def _uptime_seconds(entry: dict[str, Any], now: float) -> int | None:
+    """Seconds a running module has been up (from ``lastStartTimeUtc``), else None."""
     import datetime as dt
 
-    if not isinstance(started, str):
-        return "-"
+    started = entry.get("lastStartTimeUtc")
+    if entry.get("runtimeStatus") != "running" or not isinstance(started, str):
+        return None
     try:
         moment = dt.datetime.fromisoformat(started.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    return max(0, int(now - moment.timestamp()))
+
+
+def _uptime(seconds: Any) -> str:
+    if not isinstance(seconds, int):
         return "-"
-    seconds = max(0, int(now - moment.timestamp()))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

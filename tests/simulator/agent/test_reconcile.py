@@ -224,3 +224,26 @@ def test_runtime_status_pending_and_running() -> None:
     assert runtime_status(s, seen(s, "created"), None, NOW) == "pending"
     assert runtime_status(s, seen(s, "running", health="healthy"), None, NOW) == "running"
     assert runtime_status(replace(s, status="stopped"), None, None, NOW) == "stopped"
+
+
+@pytest.mark.parametrize("policy", ["never", "on-failure", "on-unhealthy", "always"])
+@pytest.mark.parametrize("status", ["running", "stopped"])
+@pytest.mark.parametrize("orders", [(0, 1, 2), (2, 1, 0), (1, 1, 0), (7, 7, 7)])
+def test_every_policy_status_and_startup_order(
+    policy: str, status: str, orders: tuple[int, int, int]
+) -> None:
+    """Whatever the policy and status, modules are created in ascending startupOrder (ties
+    by name), and only modules whose desired status is running are started."""
+    specs = [
+        mod(name, restart_policy=policy, status=status, startup_order=order)
+        for name, order in zip("xyz", orders, strict=True)
+    ]
+    actions = plan(specs, [], NOW, {})
+    created = [a.name for a in actions if isinstance(a, Create)]
+    expected = [s.name for s in sorted(specs, key=lambda s: (s.startup_order, s.name))]
+    assert created == expected
+    started = [a.name for a in actions if isinstance(a, Start)]
+    assert started == (expected if status == "running" else [])
+    for spec_ in specs:  # each module's own actions stay in order: create, then start
+        own = [type(a).__name__ for a in actions if a.name == spec_.name]
+        assert own == (["Create", "Start"] if status == "running" else ["Create"])
