@@ -13,12 +13,15 @@ import http.client
 import json
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from iotedge_cli.errors import EdgectlError, ServiceUnavailableError, UsageError
 
-__all__ = ["AdminClient", "AdminError", "HubNotRunning", "not_running"]
+if TYPE_CHECKING:
+    from iotedge_cli.simulator.state import Running
+
+__all__ = ["AdminClient", "AdminError", "HubNotRunning", "answering", "not_running"]
 
 DEFAULT_TIMEOUT = 10.0
 API = "/api/v1"
@@ -220,3 +223,18 @@ def _segment(value: str) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:g}"
+
+
+def answering(state_dir: Path, pid: int) -> Running | None:
+    """The hub of ``state_dir`` when its ``hub.json`` names ``pid`` (the process that owns
+    it) and its admin API answers a status call; else None (still starting, or gone)."""
+    from iotedge_cli.simulator.state import read_running
+
+    running = read_running(state_dir)
+    if running is None or running.pid != pid:
+        return None
+    try:
+        AdminClient(running.admin, state_dir=state_dir, timeout=2.0).status()
+    except EdgectlError:
+        return None
+    return running

@@ -20,14 +20,20 @@ from tests.support_images import ensure_python_base_image
 pytestmark = pytest.mark.docker
 
 
-def test_stop_leaves_no_container_or_network(tmp_path: Path) -> None:
+def start_detached(root: Path, module_name: str) -> Sim:
+    """A one-module simulation started with --detach in ``root``."""
     image = ensure_python_base_image()
-    s = Sim(tmp_path, image)
-    path = tmp_path / "m.json"
-    path.write_text(json.dumps(manifest({"solo": module(image)})))
+    s = Sim(root, image)
+    path = root / "m.json"
+    path.write_text(json.dumps(manifest({module_name: module(image)})))
     edgectl(
         "simulate", "start", "--manifest", str(path), "--detach", "--hub-image", image, *s.args()
     )
+    return s
+
+
+def test_stop_leaves_no_container_or_network(tmp_path: Path) -> None:
+    s = start_detached(tmp_path, "solo")
     label = s.label()
     assert labelled(label)[0]
     started = time.monotonic()
@@ -40,13 +46,7 @@ def test_stop_leaves_no_container_or_network(tmp_path: Path) -> None:
 
 
 def test_stop_cleans_up_after_a_crashed_agent(tmp_path: Path) -> None:
-    image = ensure_python_base_image()
-    s = Sim(tmp_path, image)
-    path = tmp_path / "m.json"
-    path.write_text(json.dumps(manifest({"solo2": module(image)})))
-    edgectl(
-        "simulate", "start", "--manifest", str(path), "--detach", "--hub-image", image, *s.args()
-    )
+    s = start_detached(tmp_path, "solo2")
     label = s.label()
     pid = json.loads((s.state / "simulation.json").read_text())["pid"]
     os.kill(pid, 9)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -207,35 +205,19 @@ def log_file(directory: Path) -> Path:
 
 
 def _detach(directory: Path, timeout: float) -> None:
-    from iotedge_cli.cli.simulate._process import terminate
+    from iotedge_cli.cli.simulate._process import spawn_detached, tail, terminate
     from iotedge_cli.simulator.agent.supervisor import read_simulation
 
     log = log_file(directory)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "iotedge_cli.simulator.agent.run",
-                "--state-dir",
-                str(directory),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
-    finally:
-        os.close(fd)
-    _DETACHED.append(process)
+    process = spawn_detached(
+        ["iotedge_cli.simulator.agent.run", "--state-dir", str(directory)], log
+    )
     deadline = time.monotonic() + timeout + 15.0  # the hub's timeout + the first pass
     while True:
         code = process.poll()
         if code is not None:
             raise ServiceUnavailableError(
-                f"the simulation exited with status {code} while starting{_tail(log)}",
+                f"the simulation exited with status {code} while starting{tail(log)}",
                 hint=f"the whole log is {log}",
             )
         sim = read_simulation(directory)
@@ -244,7 +226,7 @@ def _detach(directory: Path, timeout: float) -> None:
         if time.monotonic() > deadline:
             terminate(process.pid, timeout=10.0)
             raise ServiceUnavailableError(
-                f"the simulation was not ready within {timeout:g} s and was stopped{_tail(log)}",
+                f"the simulation was not ready within {timeout:g} s and was stopped{tail(log)}",
                 hint=f"the whole log is {log}",
             )
         time.sleep(POLL)
@@ -253,16 +235,3 @@ def _detach(directory: Path, timeout: float) -> None:
     typer.echo(f"  gateway {sim.get('gatewayHostname')}:8883/443; log {log}")
     typer.echo(f"status: edgectl simulate status --state-dir {directory}")
     typer.echo(f"stop:   edgectl simulate stop --state-dir {directory}")
-
-
-# Detached agents started by this process (a Popen collected while its child runs warns).
-_DETACHED: list[subprocess.Popen[bytes]] = []
-
-
-def _tail(log: Path, lines: int = 5) -> str:
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return (": " + " | ".join(last)) if last else ""

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from iotedge_cli.errors import ServiceUnavailableError
-from iotedge_cli.simulator.client import AdminClient
-from iotedge_cli.simulator.state import Running, pid_alive, read_running, remove_runtime_file
+from iotedge_cli.simulator.client import AdminClient, answering
+from iotedge_cli.simulator.state import Running, pid_alive, remove_runtime_file
 
 POLL = 0.05
 # Detached hubs started by this process: a Popen collected while its child runs warns
@@ -30,11 +30,18 @@ def log_file(state_dir: Path) -> Path:
 
 
 def spawn(state_dir: Path, config: Path) -> subprocess.Popen[bytes]:
-    log = log_file(state_dir)
+    return spawn_detached(
+        ["iotedge_cli.simulator.hub.run", "--config", str(config)], log_file(state_dir)
+    )
+
+
+def spawn_detached(module_args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m MODULE ARGS...`` in its own session, output appended to ``log`` (0600);
+    the process outlives this one."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "iotedge_cli.simulator.hub.run", "--config", str(config)],
+            [sys.executable, "-m", *module_args],
             stdin=subprocess.DEVNULL,
             stdout=fd,
             stderr=subprocess.STDOUT,
@@ -58,15 +65,9 @@ def wait_ready(process: subprocess.Popen[bytes], state_dir: Path, timeout: float
                 f"the hub exited with status {code} while starting{_tail(state_dir)}",
                 hint=f"the whole log is {log_file(state_dir)}",
             )
-        running = read_running(state_dir)
-        if running is not None and running.pid == process.pid:
-            client = AdminClient(running.admin, state_dir=state_dir, timeout=2.0)
-            try:
-                client.status()
-            except ServiceUnavailableError:
-                pass
-            else:
-                return running
+        running = answering(state_dir, process.pid)
+        if running is not None:
+            return running
         if time.monotonic() > deadline:
             terminate(process.pid, timeout=5.0)
             process.poll()
@@ -78,8 +79,13 @@ def wait_ready(process: subprocess.Popen[bytes], state_dir: Path, timeout: float
 
 
 def _tail(state_dir: Path, lines: int = 5) -> str:
+    return tail(log_file(state_dir), lines)
+
+
+def tail(log: Path, lines: int = 5) -> str:
+    """``": a | b | c"``: the last non-blank lines of ``log`` for a one-line error ("" if none)."""
     try:
-        text = log_file(state_dir).read_text(encoding="utf-8", errors="replace")
+        text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
     last = [line.strip() for line in text.splitlines() if line.strip()][-lines:]

@@ -306,8 +306,7 @@ class Supervisor:
         return None
 
     def _wait_hub(self, timeout: float) -> Any:
-        from iotedge_cli.simulator.client import AdminClient
-        from iotedge_cli.simulator.state import read_running
+        from iotedge_cli.simulator.client import AdminClient, answering
 
         directory = self.settings.state_dir
         deadline = time.monotonic() + timeout
@@ -320,15 +319,9 @@ class Supervisor:
                     hint=f"its image must have python3 >= 3.10 ({self.settings.hub_image}); "
                     "see `docker logs edgeHub`, or choose another --hub-image",
                 )
-            running = read_running(directory)
-            if running is not None and running.pid == os.getpid():
-                client = AdminClient(running.admin, state_dir=directory, timeout=2.0)
-                try:
-                    client.status()
-                except EdgectlError:
-                    pass
-                else:
-                    return AdminClient(running.admin, state_dir=directory, timeout=10.0)
+            running = answering(directory, os.getpid())
+            if running is not None:
+                return AdminClient(running.admin, state_dir=directory, timeout=10.0)
             if time.monotonic() > deadline:
                 raise ServiceUnavailableError(
                     f"the hub did not answer within {timeout:g} s",
