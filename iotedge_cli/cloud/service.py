@@ -96,7 +96,15 @@ class HubService:
         self.close()
 
     def _configured(self, manager: Any) -> Any:
-        manager.protocol.config.connection.timeout = self.timeout
+        config = manager.protocol.config
+        config.connection.timeout = self.timeout
+        retry = config.retry_policy.policy  # urllib3's Retry: 3 tries, 0.8 s * 2^n back-off
+        # After the retries, hand back the hub's last answer (its status and error body make
+        # the one-line error) instead of a bare "too many retries".
+        retry.raise_on_status = False
+        # A throttling hub may ask for minutes (Retry-After); an interactive command should
+        # back off briefly and then say "throttled: try again later" instead of hanging.
+        retry.respect_retry_after_header = False
         return manager
 
     def _call(self, action: str, call: Callable[[], T], *, subject: str | None = None) -> T:

@@ -163,6 +163,18 @@ def ensure_certs(
     server_key = certs / layout.key_file(prefix)
     edge = layout.edge_ca(device_id)
     created: list[Path] = []
+    intermediate = certs / layout.chain_file(layout.INTERMEDIATE)
+    if root.exists() and intermediate.exists() and not (certs / layout.chain_file(edge)).exists():
+        # another device of the same simulated hub (`simulate start --device-id`): its own
+        # edge CA, issued by the chain's intermediate, as IoT Edge gives each device one
+        from iotedge_cli.certs.hostname import check_common_name, check_device_id
+        from iotedge_cli.certs.profiles import EDGE_CA
+
+        check_device_id(device_id)
+        signer = layout.load_signer(certs, "intermediate", now=now)
+        edge_cn = check_common_name(f"{device_id}.ca", what="edge CA common name")
+        issued_ca = signer.issue_ca(edge_cn, EDGE_CA, Validity.days_from(now, days))
+        created += write_files(certs, layout.issued_files(issued_ca, edge))
     if not root.exists() or not (certs / layout.chain_file(edge)).exists():
         if certs.exists() and any(certs.iterdir()):
             raise InputError(
@@ -177,7 +189,8 @@ def ensure_certs(
         )
         files, _ = edge_chain_files(chain, certs)
         created += write_files(certs, files)
-    if not _fresh(server_chain, server_key, now, read_certificates, (EDGE_HUB_SAN, *extra_dns)):
+    names = (EDGE_HUB_SAN, *extra_dns)
+    if not _fresh(server_chain, server_key, now, read_certificates, names, f"{device_id}.ca"):
         signer = layout.load_signer(certs, f"edge-ca:{device_id}", now=now)
         issued = signer.issue_server(
             gateway_hostname,
@@ -189,14 +202,25 @@ def ensure_certs(
 
 
 def _fresh(
-    chain: Path, key: Path, now: dt.datetime, read: Any, names: tuple[str, ...] = ()
+    chain: Path,
+    key: Path,
+    now: dt.datetime,
+    read: Any,
+    names: tuple[str, ...] = (),
+    issuer_cn: str | None = None,
 ) -> bool:
-    """The server certificate exists, is not about to expire, and names every DNS ``names``."""
+    """The server certificate exists, is not about to expire, names every DNS ``names`` and
+    (when given) was issued by the edge CA ``issuer_cn`` (the device's own)."""
     if not chain.exists() or not key.exists():
         return False
     from cryptography import x509
+    from cryptography.x509.oid import NameOID
 
     cert = read(chain)[0]
+    if issuer_cn is not None:
+        cns = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if not cns or cns[0].value != issuer_cn:
+            return False
     not_after: dt.datetime = cert.not_valid_after_utc
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

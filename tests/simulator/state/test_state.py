@@ -175,3 +175,22 @@ def test_device_certificate_is_made_once(tmp_path: Path) -> None:
     assert len(made.thumbprint) == 40
     again = state.device_certificate(tmp_path, "leaf1")
     assert not again.created and again.thumbprint == made.thumbprint
+
+
+def test_another_device_gets_its_own_edge_ca_from_the_same_chain(tmp_path: Path) -> None:
+    """`simulate start --device-id other` in a state dir made for DEVICE: same root, a new
+    edge CA for the other device, and a server certificate issued by it."""
+    first = state.ensure_certs(tmp_path, device_id=DEVICE, gateway_hostname="gw.local")
+    root = first.ca_cert.read_bytes()
+    other = state.ensure_certs(tmp_path, device_id="edge-01", gateway_hostname="gw.local")
+    assert other.ca_cert.read_bytes() == root
+    names = {p.name for p in other.created}
+    assert "iot-edge-device-ca-edge-01-full-chain.cert.pem" in names
+    assert "iot-edge-server-gw.local-full-chain.cert.pem" in names  # re-issued by edge-01.ca
+    chain = x509.load_pem_x509_certificates(other.server_cert.read_bytes())
+    cn = x509.oid.NameOID.COMMON_NAME
+    assert chain[0].issuer.get_attributes_for_oid(cn)[0].value == "edge-01.ca"
+    _handshake(other, "gw.local")
+    back = state.ensure_certs(tmp_path, device_id=DEVICE, gateway_hostname="gw.local")
+    chain = x509.load_pem_x509_certificates(back.server_cert.read_bytes())
+    assert chain[0].issuer.get_attributes_for_oid(cn)[0].value == f"{DEVICE}.ca"
