@@ -140,3 +140,36 @@ def test_errors_are_one_line(sim: Sim, tmp_path: Path) -> None:
     bad.write_text(json.dumps(manifest({"x": {"type": "docker"}})))
     done = cloud(sim, "deploy", str(bad), "--device", "edgectl-device", expect=1)
     assert "Traceback" not in done.stderr
+
+
+def test_create_an_edge_device_run_it_and_deploy_to_it(sim: Sim) -> None:
+    """The fleet flow in small: create an edge device in the (simulated) hub, start the
+    simulator as that device (as a real device runs once provisioned with its identity),
+    apply a manifest to it, and the agent converges on it."""
+    cloud(sim, "device", "create", "edge-01", "--edge")
+    edgectl("simulate", "stop", *sim.args())
+    first = sim.root / "first.json"
+    edgectl(
+        "simulate",
+        "start",
+        "--manifest",
+        str(first),
+        "--detach",
+        "--hub-image",
+        sim.image,
+        "--device-id",
+        "edge-01",
+        *sim.args(),
+    )
+    wait_for(lambda: running(sim) == {"alpha"}, 30, "alpha on edge-01")
+    path = sim.root / "edge-01.json"
+    path.write_text(json.dumps(manifest({"alpha": module(sim.image), "zeta": module(sim.image)})))
+    cloud(sim, "deploy", str(path), "--device", "edge-01")
+    wait_for(lambda: running(sim) == {"alpha", "zeta"}, 30, "zeta started on edge-01")
+    env = dict(i.split("=", 1) for i in docker_json("inspect", "zeta")[0]["Config"]["Env"])
+    assert env["IOTEDGE_DEVICEID"] == "edge-01"
+    devices = json.loads(cloud(sim, "device", "list", "--json").stdout)
+    ids = {
+        d.get("deviceId") for d in (devices if isinstance(devices, list) else devices["devices"])
+    }
+    assert {"edge-01", "edgectl-device"} <= ids  # the earlier device is still registered

@@ -131,7 +131,7 @@ class Registry:
         use); ``ServiceError(404)`` for an unknown device."""
         record = self.db.device(device_id)
         if record is not None:
-            return record
+            return self._current_kind(record)
         if device_id == self.own_id:
             kind, edge = "simulator", True
         elif self._leaf(device_id) is not None:
@@ -156,6 +156,22 @@ class Registry:
             **_new_twin_state(),
         }
         self.db.put_device(device_id, record)
+        self.db.commit()
+        return record
+
+    def _current_kind(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Which device the simulator plays is chosen at start (``--device-id``): a device
+        created through the API becomes the simulator's own when a simulation starts as it
+        (as a real device runs once provisioned with its identity), and the device this
+        state dir simulated before is an ordinary registered edge device again."""
+        own = record["deviceId"] == self.own_id
+        if own and record["kind"] != "simulator":
+            record = {**record, "kind": "simulator", "capabilities": {"iotEdge": True}}
+        elif not own and record["kind"] == "simulator":
+            record = {**record, "kind": "api"}
+        else:
+            return record
+        self.db.put_device(record["deviceId"], record)
         self.db.commit()
         return record
 
