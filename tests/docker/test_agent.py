@@ -44,6 +44,26 @@ def module(image: str, *, status: str = "running", policy: str = "always", **env
     }
 
 
+def with_options(spec: Any, root: Path) -> Any:
+    """``spec`` with createOptions that edgeAgent merges or passes through: Env (wins over the
+    manifest's env), Binds (kept, the CA's appended), and keys edgectl does not interpret."""
+    data = root / "data"
+    data.mkdir(exist_ok=True)
+    (data / "hello.txt").write_text("hi")
+    options = json.loads(spec["settings"]["createOptions"])
+    options.update(
+        {
+            "Env": ["GREETING=from-options", "EXTRA=1"],
+            "Hostname": "opts-host",
+            "WorkingDir": "/tmp",
+            "StopSignal": "SIGINT",
+            "HostConfig": {"Binds": [f"{data}:/data:ro"], "ShmSize": 67108864},
+        }
+    )
+    spec["settings"]["createOptions"] = json.dumps(options)
+    return spec
+
+
 def manifest(modules: dict[str, Any]) -> dict[str, Any]:
     return {
         "modulesContent": {
@@ -156,6 +176,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
                     "alpha": module(image, GREETING="one"),
                     "beta": module(image, policy="never"),
                     "idle": module(image, status="stopped"),
+                    "opts": with_options(module(image, GREETING="from-env"), root),
                 }
             )
         )
@@ -210,6 +231,27 @@ def test_modules_run_as_containers_with_the_agents_environment(sim: Sim) -> None
         "alpha's output",
     )
     assert "edgectl-device" in logs
+
+
+def test_create_options_are_passed_whole_and_merged_as_edge_agent_does(sim: Sim) -> None:
+    wait_for(lambda: sim.modules().get("opts", {}).get("runtimeStatus") == "running", 30, "opts")
+    info = docker_json("inspect", "opts")[0]
+    env = dict(item.split("=", 1) for item in info["Config"]["Env"])
+    assert env["GREETING"] == "from-options" and env["EXTRA"] == "1"  # createOptions.Env wins
+    assert env["IOTEDGE_MODULEID"] == "opts"
+    assert info["Config"]["Hostname"] == "opts-host"
+    assert info["Config"]["WorkingDir"] == "/tmp"
+    assert info["Config"]["StopSignal"] == "SIGINT"
+    assert info["HostConfig"]["ShmSize"] == 67108864
+    binds = info["HostConfig"]["Binds"]
+    assert binds[0].endswith(":/data:ro") and binds[1].endswith(":/run/edgectl/ca.pem:ro")
+    done = subprocess.run(
+        ["docker", "exec", "opts", "cat", "/data/hello.txt", "/run/edgectl/ca.pem"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.startswith("hi-----BEGIN CERTIFICATE-----")
 
 
 def test_edge_agent_twin_reports_module_status(sim: Sim) -> None:
