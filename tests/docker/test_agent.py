@@ -116,6 +116,11 @@ def docker_json(*args: str) -> Any:
     return json.loads(out)
 
 
+def env_of(info: dict[str, Any]) -> dict[str, str]:
+    """A container's environment (``docker inspect``'s Config.Env) as a mapping."""
+    return dict(item.split("=", 1) for item in info["Config"]["Env"])
+
+
 def labelled(sim_label: str) -> tuple[list[str], list[str]]:
     containers = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label={sim_label}"],
@@ -209,7 +214,7 @@ def test_modules_run_as_containers_with_the_agents_environment(sim: Sim) -> None
     assert modules["idle"]["runtimeStatus"] == "stopped"
     assert docker_json("inspect", "idle")[0]["State"]["Status"] == "created"
     info = docker_json("inspect", "alpha")[0]
-    env = dict(item.split("=", 1) for item in info["Config"]["Env"])
+    env = env_of(info)
     assert env["IOTEDGE_MODULEID"] == "alpha"
     assert env["IOTEDGE_DEVICEID"] == "edgectl-device"
     assert env["IOTEDGE_WORKLOADURI"] == "http://edgectl-device:15580/"
@@ -236,7 +241,7 @@ def test_modules_run_as_containers_with_the_agents_environment(sim: Sim) -> None
 def test_create_options_are_passed_whole_and_merged_as_edge_agent_does(sim: Sim) -> None:
     wait_for(lambda: sim.modules().get("opts", {}).get("runtimeStatus") == "running", 30, "opts")
     info = docker_json("inspect", "opts")[0]
-    env = dict(item.split("=", 1) for item in info["Config"]["Env"])
+    env = env_of(info)
     assert env["GREETING"] == "from-options" and env["EXTRA"] == "1"  # createOptions.Env wins
     assert env["IOTEDGE_MODULEID"] == "opts"
     assert info["Config"]["Hostname"] == "opts-host"
@@ -328,7 +333,7 @@ def test_deploy_recreates_only_the_changed_module(sim: Sim) -> None:
     assert docker_json("inspect", "gamma")[0]["State"]["Status"] == "running"
     gone = subprocess.run(["docker", "inspect", "beta"], capture_output=True, check=False)
     assert gone.returncode != 0
-    env = dict(i.split("=", 1) for i in docker_json("inspect", "alpha")[0]["Config"]["Env"])
+    env = env_of(docker_json("inspect", "alpha")[0])
     assert env["GREETING"] == "two"
     modules = sim.modules()
     assert set(modules) == {"alpha", "idle", "gamma"}

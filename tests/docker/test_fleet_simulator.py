@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.docker.test_agent import Sim, docker_json, edgectl, manifest, module, wait_for
+from tests.docker.test_agent import (
+    Sim,
+    docker_json,
+    edgectl,
+    env_of,
+    manifest,
+    module,
+    wait_for,
+)
 from tests.support_images import ensure_python_base_image
 
 pytestmark = pytest.mark.docker
@@ -166,7 +174,7 @@ def test_create_an_edge_device_run_it_and_deploy_to_it(sim: Sim) -> None:
     path.write_text(json.dumps(manifest({"alpha": module(sim.image), "zeta": module(sim.image)})))
     cloud(sim, "deploy", str(path), "--device", "edge-01")
     wait_for(lambda: running(sim) == {"alpha", "zeta"}, 30, "zeta started on edge-01")
-    env = dict(i.split("=", 1) for i in docker_json("inspect", "zeta")[0]["Config"]["Env"])
+    env = env_of(docker_json("inspect", "zeta")[0])
     assert env["IOTEDGE_DEVICEID"] == "edge-01"
     devices = json.loads(cloud(sim, "device", "list", "--json").stdout)
     ids = {
