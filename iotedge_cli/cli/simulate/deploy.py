@@ -24,8 +24,9 @@ def deploy(
     """Apply MANIFEST to the running simulation, as a new deployment from IoT Hub would be.
 
     The hub updates identities, routes and module twins in place; the agent recreates only
-    the modules whose definition changed (image, version, env, createOptions), starts or stops
-    modules whose status changed, removes modules no longer deployed and creates new ones.
+    the modules whose definition changed (image, version, env, createOptions, restartPolicy,
+    imagePullPolicy), starts or stops modules whose status alone changed, removes modules no
+    longer deployed and creates new ones.
     """
     with error_boundary(as_json=as_json):
         import json

@@ -15,19 +15,19 @@ Theory of operation. edgeAgent, not Docker, restarts modules (it never sets
 * desired ``running`` and the container exited: a container the agent stopped itself starts
   at once; otherwise the exit is a *failure* (code != 0) or a *stop* (code 0) and the restart
   policy decides, as ``RestartPolicyManager.cs`` does with the ordering never < on-failure <
-  on-unhealthy < always: on-failure and up restart failures, only ``always`` restarts a
-  clean stop, on-unhealthy and always also restart a running container whose Docker health
-  check reports ``unhealthy``;
+  on-unhealthy < always: every policy above never restarts a failed or unhealthy module (a
+  running container whose Docker health check says ``unhealthy``), only ``always`` restarts
+  a clean stop;
 * restarts wait a back-off of min(10 s * 2^n, 300 s) after the exit, n = restarts so far;
   after 20 restarts the module stays failed; a module that has run for 10 minutes is healthy
   again and its count goes back to 0.
 
-Numbers: the back-off formula is from ``../shared/spec/manifests-routes-certs.md`` §2.3
-(``min(coolOff * 2^n, 300 s)``); the cool-off unit 10 s, the 20-restart limit and the
-10-minute reset are edgeAgent's defaults (``CoolOffTimeUnitInSeconds``, ``MaxRestartCount``,
-``IntensiveCareTimeInMinutes`` in its ``appsettings_agent.json``), as issue 7's brief states
-them. Documented difference: the Microsoft docs say edgeAgent's on-failure/on-unhealthy are
-unimplemented; edgectl implements what the policy names promise.
+Numbers, checked in Azure/iotedge's source: ``RestartPolicyManager.GetCoolOffPeriod`` is
+``min(CoolOffTimeUnitInSeconds * 2^n, 300 s)`` and a module with ``restartCount >=
+MaxRestartCount`` is failed; ``appsettings_agent.json`` sets ``CoolOffTimeUnitInSeconds`` 10,
+``MaxRestartCount`` 20, ``IntensiveCareTimeInMinutes`` 10. The source also restarts failed
+and unhealthy modules under on-failure/on-unhealthy, which the Microsoft docs call
+unimplemented; edgectl follows the source.
 
 Ordering: removals of modules no longer in the deployment first (only containers edgectl
 owns), then stops in reverse startupOrder, then creates and starts by ascending
@@ -184,7 +184,7 @@ def _module_actions(
     if obs.state == "created":
         return [], [Start(spec.name, "created but not started")]
     if obs.state == "running":
-        if obs.health == "unhealthy" and _RANK[spec.restart_policy] >= _RANK["on-unhealthy"]:
+        if obs.health == "unhealthy" and _RANK[spec.restart_policy] >= _RANK["on-failure"]:
             since = obs.started_at or 0.0
             if hist.restart_count < backoff.max_restarts and now - since >= cool_off(
                 hist.restart_count, backoff
@@ -306,7 +306,7 @@ def next_wakeup(
         elif (
             obs.state == "running"
             and obs.health == "unhealthy"
-            and _RANK[spec.restart_policy] >= _RANK["on-unhealthy"]
+            and _RANK[spec.restart_policy] >= _RANK["on-failure"]
         ):
             base = obs.started_at or 0.0
         else:

@@ -1,10 +1,10 @@
 """Desired modules: what the manifest asks the agent to run, in a form the agent can compare.
 
 A :class:`ModuleSpec` keeps only what the agent acts on. Its :attr:`~ModuleSpec.fingerprint`
-covers what ends up inside the container (image, version, env, createOptions): a change
-there means "recreate". ``status``, ``restartPolicy``, ``startupOrder`` and
-``imagePullPolicy`` are applied by the agent itself, so changing them never recreates a
-container (edgeAgent recreates on a ``restartPolicy`` change; the simulator need not).
+covers what makes edgeAgent *update* (recreate) a module: image, version, env, createOptions,
+``restartPolicy`` and ``imagePullPolicy`` (its ``IsOnlyModuleStatusChanged``: only a change
+of ``status`` alone is applied to the running container). ``startupOrder`` only orders
+starts, so changing it recreates nothing.
 
 Defaults are edgeAgent's (``../shared/spec/manifests-routes-certs.md`` §2.3): restartPolicy
 ``on-unhealthy``, startupOrder 4294967295, imagePullPolicy ``on-create``.
@@ -53,13 +53,15 @@ class ModuleSpec:
 
     @property
     def fingerprint(self) -> str:
-        """A stable digest of what the container is made from (change => recreate)."""
+        """A stable digest of what the module is made from (change => recreate)."""
         body = json.dumps(
             {
                 "image": self.image,
                 "version": self.version,
                 "env": [list(kv) for kv in self.env],
                 "createOptions": self.create_options,
+                "restartPolicy": self.restart_policy,
+                "imagePullPolicy": self.image_pull_policy,
             },
             sort_keys=True,
             separators=(",", ":"),

@@ -77,7 +77,7 @@ def test_exited_module_by_restart_policy(
 
 @pytest.mark.parametrize(
     ("policy", "restarts"),
-    [("never", False), ("on-failure", False), ("on-unhealthy", True), ("always", True)],
+    [("never", False), ("on-failure", True), ("on-unhealthy", True), ("always", True)],
 )
 def test_unhealthy_running_module(policy: str, restarts: bool) -> None:
     s = mod(restart_policy=policy)

@@ -98,24 +98,23 @@ def test_bad_module_is_a_clear_error(raw: Any, fragments: list[str]) -> None:
     assert err.value.hint
 
 
-def test_fingerprint_changes_only_with_the_container() -> None:
+def test_fingerprint_changes_as_edge_agent_recreates() -> None:
+    """edgeAgent's IsOnlyModuleStatusChanged: a change of status alone is applied in place;
+    a change of restartPolicy or imagePullPolicy makes the module "updated" (recreated)."""
     base = spec(env={"A": {"value": "1"}}, createOptions='{"Cmd":["a"]}')
     assert (
         base.fingerprint
         == spec(env={"A": {"value": "1"}}, createOptions='{"Cmd": ["a"]}').fingerprint
     )
-    same = [
-        replace(base, status="stopped"),
-        replace(base, restart_policy="never"),
-        replace(base, startup_order=0),
-        replace(base, image_pull_policy="never"),
-    ]
+    same = [replace(base, status="stopped"), replace(base, startup_order=0)]
     assert {s.fingerprint for s in same} == {base.fingerprint}
     changed = [
         replace(base, image="sensor:1.1"),
         replace(base, version="2"),
         replace(base, env=(("A", "2"),)),
         replace(base, create_options={"Cmd": ["b"]}),
+        replace(base, restart_policy="never"),
+        replace(base, image_pull_policy="never"),
     ]
     prints = {s.fingerprint for s in changed}
     assert len(prints) == len(changed) and base.fingerprint not in prints
