@@ -337,3 +337,35 @@ def test_deploy_recreates_only_the_changed_module(sim: Sim) -> None:
     assert env["GREETING"] == "two"
     modules = sim.modules()
     assert set(modules) == {"alpha", "idle", "gamma"}
+
+
+def test_a_second_start_is_refused_without_touching_the_running_one(
+    sim: Sim, tmp_path: Path
+) -> None:
+    path = sim.root / "deployment.json"
+    again = edgectl(
+        "simulate",
+        "start",
+        "--manifest",
+        str(path),
+        "--detach",
+        "--hub-image",
+        sim.image,
+        *sim.args(),
+        expect=2,
+    )
+    assert "already running" in again.stderr and "Traceback" not in again.stderr
+    other = edgectl(
+        "simulate",
+        "start",
+        "--manifest",
+        str(path),
+        "--detach",
+        "--hub-image",
+        sim.image,
+        "--state-dir",
+        str(tmp_path / "other"),
+        expect=2,
+    )
+    assert "exists and is not part of this simulation" in other.stderr
+    assert docker_json("inspect", "edgeHub")[0]["State"]["Status"] == "running"
