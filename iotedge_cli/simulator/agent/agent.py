@@ -105,6 +105,22 @@ class Agent:
 
     # --- one pass ---------------------------------------------------------------------------
 
+    def precreate(self, specs: list[ModuleSpec]) -> None:
+        """Create (not start) the containers of ``specs`` that do not exist yet, in parallel:
+        done while the hub boots, so the first pass only has to start them."""
+        now = self.clock()
+        creates = [
+            a
+            for a in plan(specs, [], now, {}, self.ctx.backoff)
+            if isinstance(a, Create) and a.name not in {o.name for o in self.docker.observe(())}
+        ]
+        specs_by_name = {s.name: s for s in specs}
+        results = _parallel_map(lambda a: self._chain([a], specs_by_name[a.name]), creates)
+        done = [a for finished, _ in results for a in finished]  # failures: the first pass retries
+        for action in done:
+            self.on_event(f"{action.name}: created (while the hub starts)")
+        self.history = record(self.history, done, [], now, self.ctx.backoff)
+
     def step(self) -> float:
         """Read the deployment, reconcile, report. Returns seconds until the next pass."""
         self._read_desired()

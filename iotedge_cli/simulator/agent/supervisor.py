@@ -272,14 +272,9 @@ class Supervisor:
         self.docker.create(HUB_CONTAINER, body)
         self.docker.start(HUB_CONTAINER)
         self.service_endpoint = self._published(HTTPS_PORT)
-        self.admin = self._wait_hub(timeout)
-        self.on_event(
-            f"hub ready: container {HUB_CONTAINER} ({settings.hub_image}) on network "
-            f"{self.network}, gateway {settings.gateway_hostname}:8883/443"
-        )
         self.agent = Agent(
             self.docker,
-            self.admin,
+            None,  # the hub's admin API, once it answers
             AgentContext(
                 simulation_id=self.sim_id,
                 device_id=settings.device_id,
@@ -293,7 +288,29 @@ class Supervisor:
             ),
             on_event=self.on_event,
         )
+        # While the hub boots, create the module containers of the deployment it is loading
+        # (started only once the hub answers and the agent has read its $edgeAgent twin).
+        self.agent.precreate(self._deployed_specs())
+        self.admin = self.agent.admin = self._wait_hub(timeout)
+        self.on_event(
+            f"hub ready: container {HUB_CONTAINER} ({settings.hub_image}) on network "
+            f"{self.network}, gateway {settings.gateway_hostname}:8883/443"
+        )
         self._write_simulation(ready=False)
+
+    def _deployed_specs(self) -> list[ModuleSpec]:
+        """The modules of ``deployment.json`` (what the hub loads as ``$edgeAgent``'s desired
+        properties); none when it cannot be read (the agent's first pass reports why)."""
+        from iotedge_cli.manifest.loader import load_file
+        from iotedge_cli.manifest.model import Manifest
+        from iotedge_cli.simulator.agent.spec import module_specs
+
+        try:
+            return module_specs(
+                Manifest.from_doc(load_file(deployment_path(self.settings.state_dir)))
+            )
+        except EdgectlError:
+            return []
 
     def _published(self, port: int) -> str | None:
         """``localhost:PORT``: where the host reaches the hub container's ``port``."""
