@@ -135,10 +135,23 @@ class AdminClient:
         ``{"added", "removed", "desiredChanged", "routes"}``."""
         return self._object("POST", "/deployment", manifest)
 
-    def invoke(self, identity: str, method: str, payload: Any, *, timeout: float) -> dict[str, Any]:
+    def invoke(
+        self,
+        identity: str,
+        method: str,
+        payload: Any,
+        *,
+        timeout: float,
+        connect_timeout: float = 0.0,
+    ) -> dict[str, Any]:
+        """``{"status", "payload"}``; the hub waits up to ``connect_timeout`` s for the target
+        to connect (sent only when not 0, so an older hub still understands the call)."""
         path = f"/methods/{_segment(identity)}/{_segment(method)}"
-        body = {"payload": payload, "timeout": timeout}
-        return self._object("POST", path, body, timeout=self.timeout + timeout)
+        body: dict[str, Any] = {"payload": payload, "timeout": timeout}
+        if connect_timeout:
+            body["connectTimeout"] = connect_timeout
+        wait = self.timeout + timeout + connect_timeout
+        return self._object("POST", path, body, timeout=wait)
 
     def add_device(self, device_id: str, *, x509: bool = False) -> dict[str, Any]:
         return self._object("POST", "/devices", {"deviceId": device_id, "x509": x509})

@@ -20,17 +20,27 @@ def invoke(
     timeout: float = typer.Option(
         30.0, "--timeout", min=0.1, help="Seconds to wait for the response."
     ),
+    connect_timeout: float = typer.Option(
+        0.0,
+        "--connect-timeout",
+        min=0.0,
+        max=300.0,
+        help="Seconds to wait for the target to connect and subscribe to methods, as IoT Hub's "
+        "connectTimeoutInSeconds (0: status 404 at once when it is not connected; at most 300).",
+    ),
     state_dir: Path | None = STATE_DIR,
     as_json: bool = JSON,
 ) -> None:
     """Invoke METHOD and print the status and the response payload.
 
-    Status 404: the target is not connected (or has no method handler); 504: no answer in time.
-    Exit code 0 for a 2xx status, 1 otherwise.
+    Status 404: the target is not connected (or has no method handler) within --connect-timeout;
+    504: no answer within --timeout. Exit code 0 for a 2xx status, 1 otherwise.
     """
     with error_boundary(as_json=as_json):
         value = None if payload is None else parse_json(payload, "--payload")
-        result = connect(state_dir).invoke(identity, method, value, timeout=timeout)
+        result = connect(state_dir).invoke(
+            identity, method, value, timeout=timeout, connect_timeout=connect_timeout
+        )
         status = result.get("status")
         if as_json:
             print_json({"status": status, "payload": result.get("payload")})

@@ -30,6 +30,7 @@ from iotedge_cli.simulator.hub.http import (
     start_http_server,
     start_unix_http_server,
 )
+from iotedge_cli.simulator.hub.iothub.methods import MAX_CONNECT_TIMEOUT
 from iotedge_cli.simulator.hub.workload import remove_stale_socket
 
 if TYPE_CHECKING:
@@ -80,6 +81,17 @@ def _object(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise HttpError(400, f"the request body must be a JSON object, not {type(data).__name__}")
     return data
+
+
+def _seconds(data: dict[str, Any], name: str, default: float, high: float = math.inf) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise HttpError(400, f"{name!r} must be a non-negative number, got {value!r}")
+    if not math.isfinite(value):
+        raise HttpError(400, f"{name!r} must be finite")
+    if value > high:
+        raise HttpError(400, f"{name!r} must be at most {high:g} seconds, got {value!r}")
+    return float(value)
 
 
 def _string(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -230,12 +242,11 @@ def admin_app(hub: Hub, config: HubConfig, *, stop: Callable[[], None] | None = 
         return json_response(200, await _hub_await(hub.apply_deployment(_object(request))))
 
     async def invoke(request: Request) -> Response:
+        # {"payload", "timeout" (response, s), "connectTimeout" (s to wait for the target to
+        # connect, as IoT Hub's connectTimeoutInSeconds: default 0, at most 300)}
         data = _object(request)
-        timeout = data.get("timeout", 30)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise HttpError(400, f"'timeout' must be a non-negative number, got {timeout!r}")
-        if not math.isfinite(timeout):
-            raise HttpError(400, "'timeout' must be finite")
+        timeout = _seconds(data, "timeout", 30.0)
+        connect_timeout = _seconds(data, "connectTimeout", 0.0, MAX_CONNECT_TIMEOUT)
         device, module = _split_identity(hub, config, request.params["identity"])
         status, payload = await _hub_await(
             hub.invoke_method(
@@ -243,7 +254,8 @@ def admin_app(hub: Hub, config: HubConfig, *, stop: Callable[[], None] | None = 
                 module_id=module,
                 method=request.params["method"],
                 payload=data.get("payload"),
-                timeout=float(timeout),
+                timeout=timeout,
+                connect_timeout=connect_timeout,
                 caller="edgectl",
             )
         )

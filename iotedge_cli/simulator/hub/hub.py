@@ -23,6 +23,12 @@ handed to a connection: offline, or not subscribed yet) or in the session's in-f
 queue. After a restart every stored row is pending again (at-least-once). ``$iothub/...``
 replies go only to the owning connection and are not stored.
 
+A direct method call (:meth:`Hub.invoke_method`) whose target is not connected or not
+subscribed to ``$iothub/methods/POST/#`` waits up to its connect timeout, as IoT Hub does:
+on an ``asyncio.Event`` per client id in ``_method_waiters``, set when that client's session
+gains the methods subscription (a SUBSCRIBE, or a CONNECT resuming a session that has it), so
+no polling; the waiter checks again when woken (it may have disconnected since).
+
 A deployment applied while the hub runs (:meth:`Hub.apply_deployment`) is checked in full
 first (:mod:`.deployment`), then written to the deployment file, then applied in one step with
 no ``await`` in between: identities of removed modules go (with their twins, sessions and
@@ -172,6 +178,7 @@ class Hub:
         self._rowids: dict[int, tuple[int, Message]] = {}
         self._twins: dict[str, Twin] = {}
         self._methods: dict[str, tuple[str, asyncio.Future[tuple[int, Any]]]] = {}
+        self._method_waiters: dict[str, asyncio.Event] = {}  # client id -> "subscribed"
         self._next_rid = 1
         self._upstream_event = asyncio.Event()
         self._last_upstream = 0
@@ -284,8 +291,9 @@ class Hub:
         for _cid, future in self._methods.values():
             if not future.done():
                 future.set_result((503, {"message": "the hub stopped before the module answered"}))
-        self.store.commit()
         self._started = False
+        self._wake_method_waiters()  # they see the hub stopped
+        self.store.commit()
 
     def request_shutdown(self) -> None:
         """Ask ``run.serve`` to stop the hub gracefully (admin API ``POST /shutdown``)."""
@@ -413,6 +421,7 @@ class Hub:
                 self._write(writer, conn.suback(event.packet_id, granted))
                 self._save_session(conn)
                 self._flush_pending(client, now)
+                self._methods_ready(client)
             elif isinstance(event, Unsubscribed):
                 self._save_session(conn)
             elif isinstance(event, ConnectionClosed):
@@ -513,6 +522,7 @@ class Hub:
         self._clients[cid] = client
         log.info("%s connected over %s", cid, transport)
         self._flush_pending(client, now)
+        self._methods_ready(client)  # a resumed session may hold the methods subscription
         return client
 
     # ================================================================== publishes from clients
@@ -713,21 +723,28 @@ class Hub:
         method: str,
         payload: Any,
         timeout: float,
+        connect_timeout: float = 0.0,
         caller: str | None = None,
     ) -> tuple[int, Any]:
-        """Call ``method`` on a connected client: ``(its status, its payload)``, or
-        ``(404, {"message"})`` when it is not connected or not subscribed to methods, or
-        ``(504, {"message"})`` when it does not answer within ``timeout`` seconds."""
+        """Call ``method`` on a client: ``(its status, its payload)``, or ``(404, {"message"})``
+        when it is not connected and subscribed to methods within ``connect_timeout`` seconds
+        (0: now; an unknown identity is not waited for), or ``(504, {"message"})`` when it does
+        not answer within ``timeout`` seconds of the request being sent."""
         cid = device_id if module_id is None else f"{device_id}/{module_id}"
         rid = str(self._next_rid)
         self._next_rid += 1
         topic = hubtopics.method_request_topic(method, rid)
-        client = self._clients.get(cid)
-        session = None if client is None else client.conn.session
-        qos = None if session is None else session.match(topic)
-        if client is None or qos is None:
-            result = methods.not_found(cid)
+        target = self._method_target(cid, topic)
+        waited = 0.0
+        if target is None and connect_timeout > 0 and cid in self.registry.by_id:
+            waited = connect_timeout
+            target = await self._wait_method_target(cid, topic, connect_timeout)
+            if not self._started:
+                return 503, {"message": "the hub stopped before the module connected"}
+        if target is None:
+            result = methods.not_found(cid, waited)
             return result.status, result.body
+        client, qos = target
         future: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
         self._methods[rid] = (cid, future)
         log.info("method %s on %s (rid %s) from %s", method, cid, rid, caller or "the hub API")
@@ -741,6 +758,45 @@ class Hub:
                 return result.status, result.body
         finally:
             self._methods.pop(rid, None)
+
+    def _method_target(self, cid: str, topic: str) -> tuple[_Client, int] | None:
+        """The connection of ``cid`` and the QoS of its subscription to ``topic``, if both."""
+        client = self._clients.get(cid)
+        session = None if client is None else client.conn.session
+        qos = None if session is None else session.match(topic)
+        return None if client is None or qos is None else (client, qos)
+
+    async def _wait_method_target(
+        self, cid: str, topic: str, seconds: float
+    ) -> tuple[_Client, int] | None:
+        """Wait up to ``seconds`` for ``cid`` to connect and subscribe to methods."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        log.info("method call: waiting up to %gs for %s to connect", seconds, cid)
+        while (target := self._method_target(cid, topic)) is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not self._started or cid not in self.registry.by_id:
+                return None
+            waiter = self._method_waiters.setdefault(cid, asyncio.Event())
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(waiter.wait(), remaining)
+        return target
+
+    def _methods_ready(self, client: _Client) -> None:
+        """Wake the method calls waiting for ``client`` if it is now subscribed to methods."""
+        cid = client.identity.id
+        waiter = self._method_waiters.get(cid)
+        probe = hubtopics.method_request_topic("any", "0")
+        if waiter is not None and self._method_target(cid, probe) is not None:
+            del self._method_waiters[cid]
+            waiter.set()
+
+    def _wake_method_waiters(self, cid: str | None = None) -> None:
+        """Wake the calls waiting for ``cid`` (None: all); they check again why they wait."""
+        for key in [cid] if cid is not None else list(self._method_waiters):
+            waiter = self._method_waiters.pop(key, None)
+            if waiter is not None:
+                waiter.set()
 
     async def inject(
         self,
@@ -905,6 +961,7 @@ class Hub:
                 future.set_result((result.status, result.body))
                 self._methods.pop(rid, None)
         self.registry.by_id.pop(cid, None)
+        self._wake_method_waiters(cid)  # an identity that is gone is not waited for
         self._twins.pop(cid, None)
         self.store.delete_identity(cid)
 

@@ -5,11 +5,18 @@ Applying content to the simulator's device calls ``Hub.apply_deployment``. Autom
 layered deployments are re-evaluated at once whenever a configuration or a device's tags
 change (IoT Hub does it asynchronously, within minutes), see
 :mod:`iotedge_cli.simulator.hub.iothub.deployments`.
+
+``service_edge_state`` records per edge device the content this layer last applied
+(``content``), the base under its layers (``base``) and the deployments applied. The
+simulator's own device can also be changed behind this layer's back (``edgectl simulate
+deploy`` calls ``Hub.apply_deployment`` directly; a restart with another manifest), so for it
+the hub's deployment file (``hub.manifest_path``) is the truth: when its content differs from
+the recorded ``content``, it counts as content applied to the device directly, as
+``applyConfigurationContent`` would (the new base, no deployment applied).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -69,7 +76,7 @@ class Configurations:
             )
         normalised = deploys.merge_layer({}, content)
         await self._apply(record, normalised)
-        state = self.db.edge_state(record["deviceId"])
+        state = self._edge_state(record)
         state.update({"base": normalised, "content": normalised, "applied": [], "error": None})
         self.db.put_edge_state(record["deviceId"], state)
         self.db.commit()
@@ -115,17 +122,33 @@ class Configurations:
     def _deployments(self) -> list[deploys.Deployment]:
         return [deploys.deployment_from(c, seq) for seq, c in self.db.configurations()]
 
-    def _start_content(self) -> dict[str, Any] | None:
-        """The simulator's start manifest as modulesContent (the base before any deployment)."""
+    def _hub_content(self) -> dict[str, Any] | None:
+        """The deployment the simulator's hub runs now, as normalised modulesContent (None when
+        it has none or its file cannot be read)."""
+        from iotedge_cli.errors import EdgectlError
+        from iotedge_cli.manifest.loader import load_file
+        from iotedge_cli.manifest.model import Manifest
+
         path = getattr(self.hub, "manifest_path", None) or self.config.manifest
         if path is None:
             path = self.config.state_dir / "deployment.json"
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = Manifest.from_doc(load_file(Path(path)))
+        except (OSError, ValueError, EdgectlError):
             return None
-        content = data.get("modulesContent") if isinstance(data, dict) else None
-        return deploys.merge_layer({}, content) if isinstance(content, dict) else None
+        if manifest.form == "unknown":
+            return None
+        return deploys.merge_layer({}, manifest.content)
+
+    def _edge_state(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The stored state of an edge device; for the simulator's own device brought up to
+        date with the hub's deployment (see the module docstring). Not written back."""
+        state = self.db.edge_state(record["deviceId"])
+        if record["kind"] == "simulator":
+            current = self._hub_content()
+            if current is not None and current != state.get("content"):
+                state.update({"base": current, "content": current, "applied": [], "error": None})
+        return state
 
     async def recompute(self) -> None:
         """Re-evaluate every deployment for every edge device; apply what changed."""
@@ -134,10 +157,8 @@ class Configurations:
             if not record["capabilities"].get("iotEdge"):
                 continue
             device_id = record["deviceId"]
-            state = self.db.edge_state(device_id)
+            state = self._edge_state(record)
             base = state.get("base")
-            if base is None and record["kind"] == "simulator":
-                base = self._start_content()
             effective = deploys.effective_content(deployments, self._query_doc(record), base)
             previous = list(state.get("applied") or [])
             state["targeted"] = list(effective.targeted)
@@ -172,7 +193,7 @@ class Configurations:
         for record in self.registry.all_records():
             if deploys.targets(deployment, self._query_doc(record)):
                 targeted += 1
-            if deployment.id not in (self.db.edge_state(record["deviceId"]).get("applied") or []):
+            if deployment.id not in (self._edge_state(record).get("applied") or []):
                 continue
             applied += 1
             if record["kind"] == "simulator":

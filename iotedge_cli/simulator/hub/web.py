@@ -139,6 +139,7 @@ def https_app(hub: Hub, config: HubConfig) -> Router:
             method=call.method_name,
             payload=call.payload,
             timeout=call.response_timeout,
+            connect_timeout=call.connect_timeout,
             caller=caller,
         )
         return _result(_outcome(target, call, status, payload))
@@ -159,10 +160,11 @@ def _outcome(
     target: methods.InvokeTarget, call: methods.InvokeRequest, status: int, payload: Any
 ) -> methods.HttpResult:
     """``Hub.invoke_method``'s ``(status, payload)`` as edgeHub's HTTP answer: the hub's own
-    404 (offline) and 504 (timeout) carry ``{"message": ...}``; anything else is the target's."""
+    404 (offline, also after the connect timeout) and 504 (timeout) carry ``{"message": ...}``;
+    anything else is the target's."""
     hub_error = isinstance(payload, dict) and set(payload) == {"message"}
     if status == 404 and hub_error:
-        return methods.not_found(target.id)
+        return methods.HttpResult(404, dict(payload))
     if status == 504 and hub_error:
         return methods.timed_out(target.id, call.method_name, call.response_timeout)
     return methods.result(status, payload)

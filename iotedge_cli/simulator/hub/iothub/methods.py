@@ -7,6 +7,10 @@ its own SAS token in ``Authorization`` and a body
 ``{"methodName", "payload", "responseTimeoutInSeconds", "connectTimeoutInSeconds"}``. The hub
 answers ``200 {"status", "payload"}``, ``404 {"message": "Client {id} not found"}``, ``504``
 on timeout, ``400``/``401`` for bad requests, all as ``application/json; charset=utf-8``.
+
+As IoT Hub, a target that is not connected (or not subscribed to methods) is waited for up to
+``connectTimeoutInSeconds`` (default 0: 404 at once; at most 300); the response timeout starts
+once the request is sent.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_RESPONSE_TIMEOUT",
+    "MAX_CONNECT_TIMEOUT",
     "HttpResult",
     "InvokeError",
     "InvokeRequest",
@@ -48,6 +53,7 @@ API_VERSION = "2019-10-01"
 CONTENT_TYPE = "application/json; charset=utf-8"
 DEFAULT_RESPONSE_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 0.0
+MAX_CONNECT_TIMEOUT = 300.0  # IoT Hub's limit for connectTimeoutInSeconds
 ACTOR_HEADER = "x-ms-edge-moduleId"
 
 
@@ -82,9 +88,13 @@ def unauthorized(message: str) -> HttpResult:
     return HttpResult(401, {"message": message})
 
 
-def not_found(target_id: str) -> HttpResult:
-    """The target is not connected or has not subscribed to methods."""
-    return HttpResult(404, {"message": f"Client {target_id} not found"})
+def not_found(target_id: str, waited: float = 0.0) -> HttpResult:
+    """The target is not connected or has not subscribed to methods (``waited``: the connect
+    timeout that passed without it doing so)."""
+    message = f"Client {target_id} not found"
+    if waited > 0:
+        message += f": not connected and subscribed to methods within {waited:g} s"
+    return HttpResult(404, {"message": message})
 
 
 def timed_out(target_id: str, method_name: str, seconds: float) -> HttpResult:
@@ -191,7 +201,7 @@ class InvokeRequest:
         }
 
 
-def _seconds(body: dict[str, Any], key: str, default: float) -> float:
+def _seconds(body: dict[str, Any], key: str, default: float, high: float = math.inf) -> float:
     value = body.get(key)
     if value is None:
         return default
@@ -199,6 +209,8 @@ def _seconds(body: dict[str, Any], key: str, default: float) -> float:
         raise InvokeError(bad_request(f"{key} must be a number of seconds, not {value!r}"))
     if value < 0:
         raise InvokeError(bad_request(f"{key} must not be negative, got {value}"))
+    if value > high:
+        raise InvokeError(bad_request(f"{key} must be at most {high:g}, got {value}"))
     return float(value)
 
 
@@ -206,7 +218,7 @@ def parse_invoke_body(body: bytes) -> InvokeRequest:
     """Parse the request body; raises :class:`InvokeError` (400) naming the bad field.
 
     ``methodName`` is required, ``payload`` is any JSON, ``responseTimeoutInSeconds``
-    defaults to 30 and ``connectTimeoutInSeconds`` to 0.
+    defaults to 30 and ``connectTimeoutInSeconds`` to 0 (at most 300).
     """
     try:
         data = json.loads(body or b"null")
@@ -221,7 +233,7 @@ def parse_invoke_body(body: bytes) -> InvokeRequest:
         name,
         data.get("payload"),
         _seconds(data, "responseTimeoutInSeconds", DEFAULT_RESPONSE_TIMEOUT),
-        _seconds(data, "connectTimeoutInSeconds", DEFAULT_CONNECT_TIMEOUT),
+        _seconds(data, "connectTimeoutInSeconds", DEFAULT_CONNECT_TIMEOUT, MAX_CONNECT_TIMEOUT),
     )
 
 

@@ -63,6 +63,7 @@ class FakeHub:
         method: str,
         payload: Any,
         timeout: float,
+        connect_timeout: float = 0.0,
         caller: str | None = None,
     ) -> tuple[int, Any]:
         self.invocations.append(
