@@ -56,25 +56,19 @@ def ensure_python_base_image(tag: str = PYTHON_BASE) -> str:
     return tag
 
 
-def image_python_version(tag: str) -> str:
-    """``"3.11"``: the python3 inside image ``tag``."""
-    out = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--entrypoint",
-            "python3",
-            tag,
-            "-c",
-            "import sys; print('%d.%d' % sys.version_info[:2])",
-        ],
+def python_in_image(tag: str, code: str, *, check: bool) -> subprocess.CompletedProcess[str]:
+    """``python3 -c CODE`` in a throw-away container of ``tag``, with no network."""
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python3", tag, "-c", code],
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
     )
+
+
+def image_python_version(tag: str) -> str:
+    """``"3.11"``: the python3 inside image ``tag``."""
+    out = python_in_image(tag, "import sys; print('%d.%d' % sys.version_info[:2])", check=True)
     return out.stdout.strip()
 
 

@@ -15,7 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from iotedge_cli.cli.app import app
-from tests.support_images import ensure_python_base_image, image_python_version, wheels_for_image
+from tests.support_images import (
+    ensure_python_base_image,
+    image_python_version,
+    python_in_image,
+    wheels_for_image,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -51,22 +56,10 @@ def test_python_module_builds_offline_from_a_local_base_image(tmp_path: Path) ->
             check=False,
         )
         assert build.returncode == 0, build.stdout + build.stderr
-        probe = subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--entrypoint",
-                "python3",
-                tag,
-                "-c",
-                "from azure.iot.device.aio import IoTHubModuleClient; import main, temperature_filter;"
-                " import os; print(os.getuid())",
-            ],
-            capture_output=True,
-            text=True,
+        probe = python_in_image(
+            tag,
+            "from azure.iot.device.aio import IoTHubModuleClient; import main, temperature_filter;"
+            " import os; print(os.getuid())",
             check=False,
         )
         assert probe.returncode == 0, probe.stderr
